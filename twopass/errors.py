@@ -1,0 +1,14 @@
+"""The one error type the CLI turns into a single `error: <where>: <what>` line."""
+
+
+class TwopassError(Exception):
+    """A user-facing failure: names the file (or module) and what is wrong with it."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.message = message
+
+
+class InputError(TwopassError):
+    """A bad input file: unreadable, malformed, or of the wrong kind."""
