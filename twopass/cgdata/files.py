@@ -1,0 +1,80 @@
+"""Reading and writing codegen-data files in either form, and how a file's form is recognised."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ..errors import InputError, TwopassError
+from .indexed import IndexedError, is_indexed, read_indexed, write_indexed
+from .model import CodeGenData
+from .text import TextError, looks_like_text, read_text, write_text
+
+BINARY, TEXT = "binary", "text"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def parse(data: bytes, where: str) -> CodeGenData:
+    """Detect the form like LLVM's CodeGenDataReader: empty, indexed (magic), text (printable), else malformed."""
+    if not data:
+        raise InputError(where, "empty codegen data")
+    try:
+        if is_indexed(data):
+            return read_indexed(data)
+        if looks_like_text(data):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise TextError(f"malformed codegen data: not UTF-8 text at byte {e.start}") from None
+            return read_text(text)
+    except (IndexedError, TextError) as e:
+        raise InputError(where, str(e)) from None
+    raise InputError(where, "malformed codegen data: neither an indexed .cgdata file nor its text form")
+
+
+def load(path: str) -> CodeGenData:
+    return parse(read_input(path), path)
+
+
+def read_input(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except IsADirectoryError:
+        raise InputError(path, "is a directory") from None
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+
+
+def dump(cg: CodeGenData, fmt: str = BINARY) -> bytes:
+    return write_text(cg).encode("utf-8", "surrogateescape") if fmt == TEXT else write_indexed(cg)
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write next to the target and rename, so a reader never sees half a file and a failure leaves none.
+
+    `-` means standard output, as in llvm-cgdata.
+    """
+    if path == "-":
+        import sys
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    except OSError as e:
+        raise TwopassError(path, f"cannot write: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except OSError as e:
+        os.unlink(tmp)
+        raise TwopassError(path, f"cannot write: {e.strerror or e}") from None
+
+
+def save(cg: CodeGenData, path: str, fmt: str = BINARY) -> None:
+    write_atomic(path, dump(cg, fmt))
