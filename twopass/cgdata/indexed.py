@@ -40,11 +40,9 @@ def read_indexed(data: bytes) -> CodeGenData:
                            f"up to {INDEX_VERSION}")
     if kinds & ~(KIND_TREE | KIND_MAP):
         raise IndexedError(f"invalid codegen data (file header is corrupt): unknown data kinds 0x{kinds:x}")
-    map_off = 0
-    if version >= 2:
-        if len(data) < _HEADER.size:
-            raise IndexedError("invalid codegen data (file header is corrupt)")
-        map_off = struct.unpack_from("<Q", data, 24)[0]
+    map_off = struct.unpack_from("<Q", data, 24)[0] if version >= 2 and len(data) >= _HEADER.size else None
+    if kinds & KIND_MAP and map_off is None:
+        raise IndexedError("invalid codegen data (file header is corrupt): no stable function map offset")
     cg = CodeGenData(version=version)
     for kind, offset, read, what in ((KIND_TREE, tree_off, read_tree, "outlined hash tree"),
                                      (KIND_MAP, map_off, read_map, "stable function map")):

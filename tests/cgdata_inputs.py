@@ -1,0 +1,63 @@
+"""Inputs for the llvm-cgdata test cases: text forms, and objects that carry raw payload sections built with llc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SECTION_NAMES = {  # (outline, merge) section names as LLVM writes them per object format
+    "x86_64-linux-gnu": ("__llvm_outline", "__llvm_merge"),
+    "arm64-apple-darwin": ("__DATA,__llvm_outline", "__DATA,__llvm_merge"),
+    "x86_64-windows-msvc": (".loutline", ".lmerge"),
+}
+
+
+def tree_text(*chains: tuple[list[int], int]) -> str:
+    """A hash tree in LLVM's text form, built from (sequence, terminals) pairs by our own writer."""
+    from twopass.cgdata import CodeGenData, OutlinedHashTree
+    from twopass.cgdata.text import write_text
+
+    tree = OutlinedHashTree()
+    for seq, count in chains:
+        tree.insert(seq, count)
+    return write_text(CodeGenData(tree=tree))
+
+
+def map_text(*funcs: tuple[int, str, str, int, dict]) -> str:
+    lines = [":stable_function_map", "---"]
+    for h, fn, mod, inst, ops in funcs:
+        lines += [f"- Hash: {h}", f"  FunctionName: {fn}", f"  ModuleName: {mod}", f"  InstCount: {inst}"]
+        if not ops:
+            lines.append("  IndexOperandHashes: []")
+            continue
+        lines.append("  IndexOperandHashes:")
+        for (i, o), oh in ops.items():
+            lines += [f"    - InstIndex: {i}", f"      OpndIndex: {o}", f"      OpndHash: {oh}"]
+    return "\n".join(lines) + "\n...\n"
+
+
+def raw_payload(llvm_tool, tmp: Path, text: str, name: str) -> bytes:
+    """The record bytes as LLVM itself serializes them: llvm-cgdata's indexed file minus the 32-byte header."""
+    src, out = tmp / f"{name}.cgtext", tmp / f"{name}.raw.cgdata"
+    src.write_text(text)
+    llvm_tool("llvm-cgdata", "--convert", "--format", "binary", src, "-o", out)
+    return out.read_bytes()[32:]
+
+
+def make_object(llvm_tool, tmp: Path, name: str, triple: str, outline: list[bytes] = (),
+                merge: list[bytes] = ()) -> Path:
+    """An object file whose codegen-data sections hold exactly the given records (one global per record)."""
+    sect_outline, sect_merge = SECTION_NAMES[triple]
+    lines = []
+    for n, (sect, payloads) in enumerate(((sect_outline, outline), (sect_merge, merge))):
+        for i, data in enumerate(payloads):
+            body = "".join(f"\\{b:02X}" for b in data)
+            align = 1 if n == 0 else 4
+            lines.append(f'@d{n}_{i} = private unnamed_addr constant [{len(data)} x i8] c"{body}", '
+                         f'section "{sect}", align {align}')
+    lines.append(f'@llvm.used = appending global [{len(lines)} x ptr] [' +
+                 ", ".join(f"ptr @{ln.split()[0][1:]}" for ln in lines) + '], section "llvm.metadata"')
+    ll = tmp / f"{name}.ll"
+    ll.write_text("\n".join(lines) + "\n")
+    obj = tmp / f"{name}.o"
+    llvm_tool("llc", "-filetype=obj", "-mtriple", triple, ll, "-o", obj)
+    return obj
