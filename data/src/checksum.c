@@ -64,17 +64,6 @@ uint32_t ck_fnv1a32(const void *data, size_t n)
     return h;
 }
 
-uint64_t ck_fnv1a64(const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 uint32_t ck_djb2(const void *data, size_t n)
 {
     const unsigned char *p = data;

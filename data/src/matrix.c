@@ -70,13 +70,6 @@ void mat_fill_lcg(struct matrix *m, uint32_t seed)
     }
 }
 
-void mat_identity(struct matrix *m)
-{
-    memset(m->data, 0, m->rows * m->cols * sizeof *m->data);
-    for (size_t i = 0; i < m->rows && i < m->cols; i++)
-        m->data[i * m->cols + i] = 1;
-}
-
 static int mat_prepare_out(struct matrix *out, size_t rows, size_t cols)
 {
     if (out->data && out->rows == rows && out->cols == cols)

@@ -67,23 +67,6 @@ size_t su_count_char(const char *s, char c)
     return count;
 }
 
-size_t su_common_prefix(const char *a, const char *b)
-{
-    size_t i = 0;
-    while (a[i] && a[i] == b[i])
-        i++;
-    return i;
-}
-
-int su_is_palindrome(const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n / 2; i++)
-        if (s[i] != s[n - 1 - i])
-            return 0;
-    return 1;
-}
-
 static const char su_hex[] = "0123456789abcdef";
 
 int su_escape(const char *in, char *out, size_t cap, size_t *outlen)
@@ -118,60 +101,6 @@ int su_escape(const char *in, char *out, size_t cap, size_t *outlen)
         }
         memcpy(out + o, buf, k);
         o += k;
-    }
-    out[o] = '\0';
-    if (outlen)
-        *outlen = o;
-    return ST_OK;
-}
-
-static int su_hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int su_unescape(const char *in, char *out, size_t cap, size_t *outlen)
-{
-    size_t o = 0;
-    if (!in || !out || cap == 0)
-        return ST_EINVAL;
-    while (*in) {
-        char c = *in++;
-        if (c == '\\') {
-            char e = *in++;
-            switch (e) {
-            case 'n':  c = '\n'; break;
-            case 't':  c = '\t'; break;
-            case 'r':  c = '\r'; break;
-            case '\\': c = '\\'; break;
-            case '"':  c = '"';  break;
-            case 'x': {
-                int hi = su_hex_value((unsigned char)in[0]);
-                int lo = hi < 0 ? -1 : su_hex_value((unsigned char)in[1]);
-                if (hi < 0 || lo < 0) {
-                    out[o] = '\0';
-                    return ST_ESYNTAX;
-                }
-                c = (char)(unsigned char)(hi * 16 + lo);
-                in += 2;
-                break;
-            }
-            default:
-                out[o] = '\0';
-                return ST_ESYNTAX;
-            }
-        }
-        if (o + 1 >= cap) {
-            out[o] = '\0';
-            return ST_EFULL;
-        }
-        out[o++] = c;
     }
     out[o] = '\0';
     if (outlen)

@@ -123,18 +123,6 @@ int vec_histogram(const int32_t *v, size_t n, int32_t lo, int32_t hi,
     return ST_OK;
 }
 
-int vec_prefix_sums(const int32_t *v, size_t n, int64_t *out)
-{
-    int64_t acc = 0;
-    if (!v || !out)
-        return ST_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        acc += v[i];
-        out[i] = acc;
-    }
-    return ST_OK;
-}
-
 /* FNV-1a over the little-endian bytes of every element. */
 uint32_t vec_checksum(const int32_t *v, size_t n)
 {

@@ -111,7 +111,7 @@ def read_map(r: ByteReader) -> StableFunctionMap:
         raise RecordError("function map name table is not padded to 4 bytes")
     fmap.set_names(names)
     num_funcs = r.u32("function map entry count")
-    if num_funcs * 36 > r.end - r.pos:
+    if num_funcs * 32 + 8 > r.end - r.pos:  # hash, fixed part and operand count: 32 bytes at least
         raise RecordError(f"function map claims {num_funcs} entries, more than the data can hold")
     hashes = struct.unpack(f"<{num_funcs}Q", r.take(8 * num_funcs, "function hashes"))
     fixed = []

@@ -15,9 +15,12 @@ MERGE = "merge"
 
 # Section names as LLVM emits them (llvm/ProfileData/CodeGenData.inc).
 _COMMON_NAMES = {b"__llvm_outline": OUTLINE, b"__llvm_merge": MERGE}  # ELF, Mach-O sectname
-_COFF_NAMES = {b".loutline": OUTLINE, b".lmerge": MERGE}
+# LLVM 22 writes .loutline/.lmerge into COFF objects, but its own reader (llvm-cgdata 22) only looks for the
+# common names there; later LLVM reads the COFF names. We read both, so either producer's objects merge.
+_COFF_NAMES = {b".loutline": OUTLINE, b".lmerge": MERGE, **_COMMON_NAMES}
 
-_COFF_MACHINES = {0x14C, 0x8664, 0xAA64, 0x1C4, 0xA641, 0xA64E}  # i386, x86-64, arm64, armnt, arm64ec/x
+# i386, x86-64, arm64, armnt, arm64ec, arm64x
+_COFF_MACHINES = {0x14C, 0x8664, 0xAA64, 0x1C4, 0xA641, 0xA64E}
 _BIGOBJ_GUID = bytes.fromhex("c7a1bad1eebaa94baf20faf66aa4dcb8")
 _MACHO_MAGICS = {b"\xce\xfa\xed\xfe": False, b"\xcf\xfa\xed\xfe": True}  # value: is 64-bit
 _BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")  # raw bitcode, wrapper 0x0B17C0DE (LE)
@@ -48,7 +51,9 @@ def classify(data: bytes) -> str | None:
 
 
 def find_payloads(data: bytes, source: str) -> Result:
-    """Return (member_name, kind, section_bytes) for every codegen-data section, in section-table order.
+    """Return (member_name, kind, section_bytes) for every codegen-data section.
+
+    Results are in section-table order (archive members in archive order).
 
     member_name is `source` for a plain object and `source(member)` for archive members
     (nested archives give `source(outer)(inner)`); kind is OUTLINE or MERGE.
@@ -69,7 +74,7 @@ def _find(data: memoryview, where: str, depth: int) -> Result:
     if kind == "archive":
         return _archive(data, where, depth)
     if kind == "bitcode":
-        raise InputError(where, "is LLVM bitcode, not an object file (was it built with -flto?)")
+        raise InputError(where, "is LLVM bitcode, not an object file")
     raise InputError(where, "not a recognized object file or archive")
 
 
@@ -163,7 +168,8 @@ def _macho(data: memoryview, where: str) -> Result:
             sect_size = 80 if wide else 68
             (nsects,) = _unpack(data, "<I", off + seg_size - 8, where, f"Mach-O segment {i}")
             if seg_size + nsects * sect_size > cmdsize:
-                raise InputError(where, f"Mach-O segment {i} claims {nsects} sections, more than fit")
+                raise InputError(where, f"Mach-O segment {i} claims {nsects} sections, "
+                                        "more than fit in it")
             for j in range(nsects):
                 at = off + seg_size + j * sect_size
                 raw, _, size, offset, flags = _unpack(data, sect_fmt, at, where, "Mach-O section")
@@ -224,6 +230,7 @@ def _coff(data: memoryview, where: str) -> Result:
 
 
 def _decimal(field: memoryview, where: str, what: str) -> int:
+    """Archive header numbers are space-padded ASCII decimal."""
     text = bytes(field).strip(b" ")
     if not text.isdigit():  # bytes.isdigit() is ASCII-only
         raise InputError(where, f"bad {what} {bytes(field)!r} in archive member header")
@@ -233,7 +240,8 @@ def _decimal(field: memoryview, where: str, what: str) -> int:
 def _archive(data: memoryview, where: str, depth: int) -> Result:
     """Walk a GNU/BSD/COFF `ar` archive and search each member, recursing into nested archives."""
     if bytes(data[:8]) == b"!<thin>\n":
-        raise InputError(where, "thin archives are not supported (members live outside the archive)")
+        raise InputError(where, "thin archives are not supported "
+                                "(their members live outside the archive)")
     if depth >= _MAX_NESTING:
         raise InputError(where, f"archives nested more than {_MAX_NESTING} deep")
     off, long_names, out = 8, b"", []
@@ -252,7 +260,7 @@ def _archive(data: memoryview, where: str, depth: int) -> Result:
         elif name == b"//":
             long_names = bytes(body)
             continue
-        elif name not in _AR_SKIP and name[:1] == b"/" and name[1:].isdigit():  # GNU `/NNN`
+        elif name[:1] == b"/" and name[1:].isdigit():  # GNU `/NNN`: offset into `//`
             start = int(name[1:])
             if start >= len(long_names):
                 raise InputError(where, f"archive long name offset {start} is out of range")

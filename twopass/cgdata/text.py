@@ -45,11 +45,28 @@ def write_text(cg: CodeGenData) -> str:
 def _tree_yaml(tree: OutlinedHashTree) -> str:
     out = ["---\n"]
     for node_id, (hash_, terminals, succ) in enumerate(tree.stable_nodes()):
-        ids = ", ".join(map(str, succ))
         out.append(f"{node_id}:\n{_key('Hash', '  ')}0x{hash_:X}\n{_key('Terminals', '  ')}{terminals}\n"
-                   f"{_key('SuccessorIds', '  ')}[ {ids} ]\n")
+                   f"{_flow(_key('SuccessorIds', '  '), succ)}\n")
     out.append("...\n")
     return "".join(out)
+
+
+def _flow(prefix: str, items: list[int], wrap: int = 70) -> str:
+    """A flow sequence as yaml::Output writes it: past column 70 it breaks the line before an element."""
+    start = len(prefix)
+    parts, col = [prefix, "[ "], start + 2
+    for i, item in enumerate(items):
+        if i:
+            parts.append(", ")
+            col += 2
+        if col > wrap:
+            parts.append("\n" + " " * (start + 2))
+            col = start + 2
+        text = str(item)
+        parts.append(text)
+        col += len(text)
+    parts.append(" ]")
+    return "".join(parts)
 
 
 def _map_yaml(fmap: StableFunctionMap) -> str:
