@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..errors import InputError
 from . import sections
-from .files import parse, read_input
+from .files import no_cycle_collection, parse, read_input
 from .funcmap import MergeThresholds, StableFunctionMap
 from .hashtree import OutlinedHashTree
 from .model import CodeGenData
@@ -22,15 +22,16 @@ class Merger:
 
     def add_payload(self, kind: str, data: bytes, where: str) -> None:
         """One section's bytes (`sections.OUTLINE` or `sections.MERGE`), possibly several records."""
-        try:
-            records = read_all(data, kind)
-        except RecordError as e:
-            raise InputError(where, f"malformed codegen data in its {kind} section: {e}") from None
-        for record in records:
-            if kind == sections.OUTLINE:
-                self.tree.merge(record)
-            else:
-                self.maps.append(record)
+        with no_cycle_collection():
+            try:
+                records = read_all(data, kind)
+            except RecordError as e:
+                raise InputError(where, f"malformed codegen data in its {kind} section: {e}") from None
+            for record in records:
+                if kind == sections.OUTLINE:
+                    self.tree.merge(record)
+                else:
+                    self.maps.append(record)
 
     def add_data(self, cg: CodeGenData) -> None:
         if cg.tree is not None:
@@ -49,8 +50,9 @@ class Merger:
 
     def result(self, skip_trim: bool = False, thresholds: MergeThresholds = MergeThresholds()) -> CodeGenData:
         """Like llvm-cgdata: finalize the map, then keep only the parts that are not empty."""
-        fmap = StableFunctionMap.merged(self.maps)
-        fmap.finalize(skip_trim, thresholds)
+        with no_cycle_collection():
+            fmap = StableFunctionMap.merged(self.maps)
+            fmap.finalize(skip_trim, thresholds)
         return CodeGenData(tree=None if self.tree.empty() else self.tree,
                            funcmap=None if fmap.empty() else fmap)
 

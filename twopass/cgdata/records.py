@@ -52,16 +52,22 @@ def read_tree(r: ByteReader) -> OutlinedHashTree:
     count = r.u32("hash tree node count")
     if count * 20 > r.end - r.pos:
         raise RecordError(f"hash tree claims {count} nodes, more than the data can hold")
-    by_id: dict[int, tuple[int, int, list[int]]] = {}
-    for _ in range(count):
-        node_id = r.u32("hash tree node id")
-        hash_ = r.u64("hash tree node hash")
-        terminals = r.u32("hash tree node terminals")
-        nsucc = r.u32("hash tree successor count")
-        succ = list(struct.unpack(f"<{nsucc}I", r.take(4 * nsucc, "hash tree successor ids")))
+    data, pos, end = r.data, r.pos, r.end
+    unpack = struct.unpack_from
+    by_id: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+    for _ in range(count):  # the hot loop of a merge: plain unpacks, one bounds check per node
+        if pos + 20 > end:
+            raise RecordError(f"hash tree node at offset {pos} runs past the end of the data")
+        node_id, hash_, terminals, nsucc = unpack("<IQII", data, pos)
+        pos += 20
+        if pos + 4 * nsucc > end:
+            raise RecordError(f"hash tree successor ids at offset {pos} run past the end of the data")
+        succ = unpack(f"<{nsucc}I", data, pos)
+        pos += 4 * nsucc
         if node_id in by_id:
             raise RecordError(f"hash tree node id {node_id} is repeated")
         by_id[node_id] = (hash_, terminals, succ)
+    r.pos = pos
     try:
         return OutlinedHashTree.from_stable_nodes(by_id)
     except ValueError as e:
