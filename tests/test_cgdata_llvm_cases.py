@@ -189,3 +189,24 @@ def test_errors_match_llvm(llvm_tool, twopass, tmp_path, case):
     theirs = llvm_tool("llvm-cgdata", "--show", f, check=False)
     assert theirs.returncode == 1 and message in theirs.stderr.decode()
     assert_clean_error(twopass("cgdata", "show", f), str(f), message)
+
+
+ODD_NAMES = ["\x7f", "a\x01b", "tab\there", "nl\nx", "cr\rx", "é", "\u0085", "\u00a0x", "\u2028", "\ufeff",
+             'a\\b"c', "it's", "\U0001F600", "x:y", "- a", "#c", "123", "0x1F", "1e5", ".5", "null", "a b ",
+             "a/b", "a%b", "\u0080", "\u009f", "\ufffe", "", "true", "~", "-.inf"]
+
+
+def test_text_quoting_matches_llvm(llvm_tool, tmp_path):
+    """Names that need quoting or escaping: our text is LLVM's text, and both read back to the same bytes."""
+    from twopass.cgdata import CodeGenData, StableFunction, StableFunctionMap, dump, parse
+
+    fmap = StableFunctionMap()
+    for i, name in enumerate(ODD_NAMES):
+        fmap.insert(StableFunction(i, name, f"mod {name}", 1, {}))
+    binary = tmp_path / "odd.cgdata"
+    binary.write_bytes(dump(CodeGenData(funcmap=fmap)))
+    theirs = llvm_tool("llvm-cgdata", "--convert", binary).stdout
+    assert dump(parse(binary.read_bytes(), "odd"), "text") == theirs
+    (tmp_path / "odd.cgtext").write_bytes(theirs)
+    llvm_tool("llvm-cgdata", "--convert", "-f", "binary", tmp_path / "odd.cgtext", "-o", tmp_path / "back.cgdata")
+    assert dump(parse(theirs, "odd.cgtext")) == (tmp_path / "back.cgdata").read_bytes() == binary.read_bytes()

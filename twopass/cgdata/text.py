@@ -17,6 +17,7 @@ from .model import KIND_MAP, KIND_TREE, CodeGenData
 
 _HEADER_KINDS = {"outlined_hash_tree": KIND_TREE, "stable_function_map": KIND_MAP}
 _Loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+_YAML_UNSAFE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 
 
 class TextError(ValueError):
@@ -118,16 +119,20 @@ def _scalar(s: str) -> str:
 
 
 def _escape(ch: str) -> str:
+    """yaml::escape: named escapes, then \\x, \\u or \\U by size for what is not printable."""
     c = ord(ch)
     if c in _ESCAPES:
         return _ESCAPES[c]
-    if c < 0x20:
-        return f"\\x{c:02X}"
-    if 0xDC80 <= c <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-        return f"\\x{c - 0xDC00:02X}"
-    if c >= 0x80 and not ch.isprintable():
-        return f"\\u{c:04X}" if c <= 0xFFFF else f"\\U{c:08X}"
-    return ch
+    if 0xDC80 <= c <= 0xDCFF:  # a byte that was not UTF-8: LLVM prints U+FFFD, and so do we
+        return "\ufffd"
+    if c < 0x20 or (c >= 0x80 and not ch.isprintable()):
+        return _code_escape(ch)
+    return ch  # DEL included: LLVM writes it raw
+
+
+def _code_escape(ch: str) -> str:
+    c = ord(ch)
+    return f"\\x{c:02X}" if c < 0x100 else f"\\u{c:04X}" if c <= 0xFFFF else f"\\U{c:08X}"
 
 
 # -- reading ---------------------------------------------------------------------------------------------
@@ -152,7 +157,9 @@ def read_text(text: str) -> CodeGenData:
             i += 1
         else:
             break
-    body = "".join(lines[i:])
+    # LLVM's reader takes characters that PyYAML refuses (DEL, C1 controls...); LLVM only ever writes them
+    # inside double quotes, where the equivalent escape means the same character.
+    body = _YAML_UNSAFE.sub(lambda m: _code_escape(m[0]), "".join(lines[i:]))
     if not body.strip():
         if kinds:
             raise TextError("invalid codegen data (file header is corrupt): the header names data that is missing")
