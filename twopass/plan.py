@@ -1,0 +1,176 @@
+"""Planning a build: which modules, what each output is called, which LLVM options each round runs with.
+
+Everything here is decided before any worker starts, so bad inputs (missing files, directories without
+modules, mixed target triples, name clashes) are reported before any work is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from . import bitcode
+from .errors import InputError, TwopassError
+from .workers import TargetOverrides
+
+MODULE_SUFFIXES = (".bc", ".ll", ".o")
+OUTLINER_MODES = ("never", "local", "global")
+
+
+@dataclass(frozen=True)
+class ModuleInput:
+    path: str      # as the user named it (or as found under a directory they named)
+    output: str    # relative output path, unique and independent of input order
+    data: bytes
+    triple: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    opt_level: int = 2
+    outliner: str = "global"
+    rounds: int = 2
+    merge_functions: bool = True
+    overrides: TargetOverrides = field(default_factory=TargetOverrides)
+    extra_llvm: tuple[str, ...] = ()
+
+    @property
+    def two_rounds(self) -> bool:
+        return self.outliner == "global" and self.rounds == 2
+
+    def llvm_options(self, round_: int, cgdata_path: str | None = None) -> tuple[str, ...]:
+        """The process-global LLVM options of a round's workers (round 2 reads `cgdata_path`)."""
+        opts = ["-enable-machine-outliner=never" if self.outliner == "never" else "-enable-machine-outliner"]
+        if self.merge_functions:
+            opts.append("-enable-global-merge-func")
+        if self.outliner == "global":
+            opts.append("-codegen-data-generate" if round_ == 1 else f"-codegen-data-use-path={cgdata_path}")
+        return (*opts, *self.extra_llvm)
+
+
+@dataclass
+class Plan:
+    modules: list[ModuleInput]
+    options: BuildOptions
+
+    @property
+    def triple(self) -> str:
+        return self.modules[0].triple
+
+
+def expand_inputs(args: list[str], _depth: int = 0) -> list[str]:
+    """Files, directories (walked in sorted order) and @response files, in the order given."""
+    out: list[str] = []
+    for arg in args:
+        if arg.startswith("@") and len(arg) > 1:
+            if _depth > 8:
+                raise InputError(arg[1:], "response files nest too deeply")
+            try:
+                with open(arg[1:], encoding="utf-8") as f:
+                    out += expand_inputs(shlex.split(f.read(), comments=True), _depth + 1)
+            except OSError as e:
+                raise InputError(arg[1:], e.strerror or str(e)) from None
+        elif os.path.isdir(arg):
+            found = _walk(arg)
+            if not found:
+                raise InputError(arg, "no LLVM modules (.bc, .ll, or bitcode .o files) in this directory")
+            out += found
+        elif not os.path.exists(arg):
+            raise InputError(arg, "No such file or directory")
+        else:
+            out.append(arg)
+    return out
+
+
+def _walk(root: str) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            if name.endswith((".bc", ".ll")) or (name.endswith(".o") and _is_bitcode_file(path)):
+                found.append(path)
+    return found
+
+
+def _is_bitcode_file(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return bitcode.is_bitcode(f.read(4))
+    except OSError:
+        return False
+
+
+def output_names(paths: list[str]) -> dict[str, str]:
+    """Each input's output path: its file name with `.o`, plus just enough parent directories to be unique
+    (and its suffix kept when x.ll sits beside x.bc). Depends only on the set of inputs, never their order."""
+    parts = {p: PurePath(os.path.abspath(p)).parts[1:] for p in paths}
+    depth = {p: 1 for p in paths}
+    keep: set[str] = set()
+    while True:
+        by_name: dict[str, list[str]] = {}
+        for p in paths:
+            by_name.setdefault(_output_name(parts[p][-depth[p]:], p in keep), []).append(p)
+        clashes = [ps for ps in by_name.values() if len(ps) > 1]
+        if not clashes:
+            return {p: name for name, ps in by_name.items() for p in ps}
+        for ps in clashes:
+            growable = [p for p in ps if depth[p] < len(parts[p])]
+            if growable:
+                for p in growable:
+                    depth[p] += 1
+            elif keep.issuperset(ps):
+                raise InputError(ps[0], f"its output name clashes with {ps[1]}")
+            else:
+                keep.update(ps)
+
+
+def _output_name(parts: tuple[str, ...], keep_suffix: bool = False) -> str:
+    *dirs, name = parts
+    stem, suffix = os.path.splitext(name)
+    base = name if keep_suffix or suffix not in MODULE_SUFFIXES else stem
+    return "/".join([*dirs, base + ".o"])
+
+
+def make_plan(args: list[str], options: BuildOptions) -> Plan:
+    paths = expand_inputs(args)
+    if not paths:
+        raise TwopassError("", "no input modules")
+    seen: dict[str, str] = {}
+    for p in paths:
+        real = os.path.realpath(p)
+        if real in seen:
+            raise InputError(p, f"given twice (also as {seen[real]})")
+        seen[real] = p
+    names = output_names(paths)
+    modules = []
+    for p in paths:
+        try:
+            with open(p, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise InputError(p, e.strerror or str(e)) from None
+        modules.append(ModuleInput(p, names[p], data, _triple(data, p)))
+    triples = {m.triple for m in modules}
+    if len(triples) > 1:
+        a, b = sorted(triples)[:2]
+        ma = next(m.path for m in modules if m.triple == a)
+        mb = next(m.path for m in modules if m.triple == b)
+        raise TwopassError("", f"mixed target triples: {ma} is {a or '(none)'}, {mb} is {b or '(none)'}")
+    return Plan(modules, options)
+
+
+def _triple(data: bytes, path: str) -> str:
+    kind = bitcode.module_kind(data)
+    if kind == "bitcode":
+        return bitcode.read_triple(data, path)
+    if kind == "ir-text":
+        return bitcode.text_triple(data.decode("utf-8", "replace"))
+    raise InputError(path, "not an LLVM module (expected bitcode or textual IR)")

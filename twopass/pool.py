@@ -1,0 +1,172 @@
+"""A process pool that survives its workers dying, and says which job killed which worker and how.
+
+concurrent.futures' pool breaks as a whole when one worker dies (an LLVM fatal error exits the process, the
+kernel's OOM killer sends SIGKILL) and cannot tell which job was running. Here every worker runs one job at
+a time, so a death is pinned to its job; the worker's stderr goes to a file, so LLVM's own `LLVM ERROR: ...`
+line can be quoted; and a replacement worker is started when the build goes on (`--keep-going`).
+
+Workers are started with `spawn` or `forkserver` (never `fork`: LLVM is not fork-safe once initialized) and
+run `initializer(*initargs)` once, which is where process-global LLVM options get set.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import signal
+import tempfile
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any, Callable, Iterable
+
+from .errors import TwopassError
+
+
+@dataclass
+class Outcome:
+    """How one job ended: `value` on success, else a one-line `error` (and whether the worker died)."""
+
+    key: Any
+    value: Any = None
+    error: str | None = None
+    died: bool = False
+
+
+def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr_path) -> None:
+    fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 2)
+    os.close(fd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)] if log_queue is not None else []
+    root.setLevel(log_level)
+    if initializer is not None:
+        initializer(*initargs)
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        key, arg = job
+        try:
+            conn.send((key, True, func(arg)))
+        except TwopassError as e:
+            conn.send((key, False, str(e)))
+        except Exception as e:  # a bug of ours: keep the trace in the log, report one line
+            logging.getLogger("twopass.worker").debug("%s", traceback.format_exc())
+            conn.send((key, False, f"internal error: {type(e).__name__}: {e}"))
+
+
+class _Worker:
+    def __init__(self, pool: "Pool"):
+        self.stderr_path = os.path.join(pool.tmpdir, f"worker-{pool._started}.stderr")
+        pool._started += 1
+        self.conn, child = pool.ctx.Pipe()
+        self.proc = pool.ctx.Process(target=_worker_main, daemon=True, args=(
+            child, pool.func, pool.initializer, pool.initargs, pool.log_queue, pool.log_level, self.stderr_path))
+        self.proc.start()
+        child.close()
+        self.job = None
+
+    def death_message(self) -> str:
+        """LLVM's own fatal message when there is one, else how the process ended."""
+        try:
+            with open(self.stderr_path, "rb") as f:
+                tail = f.read()[-8192:].decode("utf-8", "replace").splitlines()
+        except OSError:
+            tail = []
+        for line in tail:
+            if "LLVM ERROR:" in line:
+                return line[line.index("LLVM ERROR:"):].strip()
+        code = self.proc.exitcode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+            return f"worker killed by {name}{hint}"
+        last = [ln.strip() for ln in tail if ln.strip()]
+        return f"worker exited with status {code}" + (f": {last[-1]}" if last else "")
+
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+
+class Pool:
+    """`with Pool(n, func, init, args) as p: for outcome in p.run(jobs): ...` (outcomes in completion order)."""
+
+    def __init__(self, processes: int, func: Callable, initializer: Callable | None = None,
+                 initargs: tuple = (), log_queue=None, start_method: str = "forkserver"):
+        self.ctx = multiprocessing.get_context(start_method)
+        self.func, self.initializer, self.initargs = func, initializer, initargs
+        self.log_queue, self.log_level = log_queue, logging.getLogger().getEffectiveLevel()
+        self.processes = max(1, processes)
+        self.tmpdir = tempfile.mkdtemp(prefix="twopass-pool-")
+        self._started = 0
+        self.workers: list[_Worker] = []
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.stop()
+        self.workers = []
+        for name in os.listdir(self.tmpdir):
+            os.unlink(os.path.join(self.tmpdir, name))
+        os.rmdir(self.tmpdir)
+
+    def run(self, jobs: Iterable[tuple[Any, Any]], stop_on_failure: bool = True):
+        """Yield an Outcome per (key, arg) job. After a failure with stop_on_failure, no new job starts."""
+        queue = deque(jobs)
+        stopping = False
+        while True:
+            busy_count = sum(w.job is not None for w in self.workers)
+            while not stopping and len(self.workers) < min(self.processes, len(queue) + busy_count):
+                self.workers.append(_Worker(self))
+            for w in self.workers:
+                if w.job is None and queue and not stopping:
+                    w.job = queue.popleft()
+                    w.conn.send(w.job)
+            busy = [w for w in self.workers if w.job is not None]
+            if not busy:
+                return
+            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
+            for w in busy:
+                if w.conn not in ready and w.proc.sentinel not in ready:
+                    continue
+                outcome = self._collect(w)
+                if outcome.error and stop_on_failure:
+                    stopping = True
+                yield outcome
+
+    def _collect(self, w: _Worker) -> Outcome:
+        key = w.job[0]
+        try:
+            if w.conn.poll():
+                got_key, ok, value = w.conn.recv()
+                w.job = None
+                return Outcome(key, value=value) if ok else Outcome(key, error=value)
+        except (EOFError, OSError):
+            pass
+        w.proc.join(5)
+        message = w.death_message()
+        w.stop()
+        self.workers.remove(w)  # run() starts a fresh one if jobs remain
+        return Outcome(key, error=message, died=True)

@@ -1,0 +1,109 @@
+"""What a build tells its user: a progress line on a terminal, a short summary, and the JSON report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from . import __version__, llvm
+
+if TYPE_CHECKING:
+    from .execute import BuildResult
+
+PHASES = ("parse", "opt", "codegen", "io")
+
+
+class Progress:
+    """`[round 1  12/33] lapi.o` rewritten in place on a TTY; nothing at all otherwise."""
+
+    def __init__(self, enabled: bool | None = None, stream=sys.stderr):
+        self.stream = stream
+        self.enabled = stream.isatty() if enabled is None else enabled
+        self.total = self.done = 0
+        self.phase = ""
+
+    def start(self, phase: str, total: int) -> None:
+        self.phase, self.total, self.done = phase, total, 0
+        self._draw("")
+
+    def advance(self, name: str) -> None:
+        self.done += 1
+        self._draw(name)
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+    def _draw(self, name: str) -> None:
+        if self.enabled:
+            self.stream.write(f"\r\033[K[{self.phase} {self.done}/{self.total}] {name}"[:200])
+            self.stream.flush()
+
+
+def _module_entry(result: "BuildResult", m) -> dict:
+    r1 = result.round_one.get(m.output)
+    r2 = result.round_two.get(m.output)
+    entry = {"input": m.path, "output": m.output, "input_bytes": len(m.data)}
+    if r1 is not None:
+        entry["round1"] = {"seconds": {k: round(v, 4) for k, v in r1.timings.items()},
+                           "ir_bytes": len(r1.ir), "object_bytes": len(r1.obj),
+                           "payload_bytes": {k: sum(len(d) for kk, d in r1.payloads if kk == k)
+                                             for k in ("outline", "merge")},
+                           "outlined_functions": r1.outlined, "merged_functions": r1.merged}
+    if r2 is not None:
+        entry["round2"] = {"seconds": {k: round(v, 4) for k, v in r2.timings.items()},
+                           "object_bytes": len(r2.obj), "outlined_functions": r2.outlined,
+                           "merged_functions": r2.merged}
+    return entry
+
+
+def llvm_seconds(result: "BuildResult", round_name: str) -> float:
+    results = result.round_one if round_name == "round 1" else result.round_two
+    return sum(sum(r.timings.values()) for r in results.values())
+
+
+def build_report(result: "BuildResult", jobs: int) -> dict:
+    opts = result.plan.options
+    phases = {k: round(v, 4) for k, v in result.phases.items()}
+    llvm_time = {name: round(llvm_seconds(result, name), 4) for name in ("round 1", "round 2")
+                 if name in result.phases}
+    critical = sum(llvm_time.values()) / max(1, jobs)
+    wall = sum(result.phases.values())
+    report = {
+        "twopass": __version__, **llvm.versions(), "triple": result.plan.triple, "jobs": jobs,
+        "options": {"opt_level": opts.opt_level, "outliner": opts.outliner, "rounds": opts.rounds,
+                    "merge_functions": opts.merge_functions},
+        "phases_seconds": phases,
+        "llvm_seconds": llvm_time,
+        "orchestration_overhead": round(wall / critical - 1, 4) if critical else None,
+        "modules": [_module_entry(result, m) for m in result.plan.modules],
+        "failures": [{"module": f.module, "error": f.message} for f in result.failures],
+    }
+    if result.merged_data is not None:
+        d = result.merged_data
+        report["merged_cgdata"] = {
+            "bytes": len(result.merged),
+            "outlined_hash_tree": None if d.tree is None else {
+                "nodes": d.tree.size(), "terminals": d.tree.size(terminal_only=True), "depth": d.tree.depth()},
+            "stable_function_map": None if d.funcmap is None else {
+                "unique_hashes": d.funcmap.unique_hash_count(), "functions": d.funcmap.total_function_count()}}
+    return report
+
+
+def write_report(report: dict, path: str) -> None:
+    from .cgdata.files import write_atomic
+
+    write_atomic(path, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
+
+
+def summary(report: dict) -> str:
+    mods = report["modules"]
+    final = [m.get("round2") or m.get("round1") or {} for m in mods]
+    size = sum(f.get("object_bytes", 0) for f in final)
+    outlined = sum(f.get("outlined_functions", 0) for f in final)
+    phases = ", ".join(f"{k} {v:.2f}s" for k, v in report["phases_seconds"].items())
+    return (f"built {len(mods) - len(report['failures'])}/{len(mods)} modules ({report['triple']}, "
+            f"outliner {report['options']['outliner']}): {size} bytes of objects, {outlined} outlined "
+            f"functions; {phases}")

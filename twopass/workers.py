@@ -1,0 +1,100 @@
+"""What a worker process does for one module in each round: pure functions of their inputs.
+
+Round one: parse, optimize, save the IR BEFORE codegen (codegen mutates the module), codegen the scratch
+object, and pull the codegen-data payloads out of it. Round two: parse the saved IR and codegen again, in a
+process whose LLVM options point at the merged data. Both return bytes; the parent writes files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from . import llvm
+from .cgdata import sections
+
+
+@dataclass(frozen=True)
+class TargetOverrides:
+    cpu: str | None = None
+    features: str | None = None
+    reloc: str | None = None
+
+    def apply(self, info: llvm.TargetInfo) -> llvm.TargetInfo:
+        return llvm.TargetInfo(info.triple, info.cpu if self.cpu is None else self.cpu,
+                               info.features if self.features is None else self.features,
+                               info.reloc if self.reloc is None else self.reloc)
+
+
+@dataclass(frozen=True)
+class RoundOneJob:
+    name: str
+    data: bytes
+    opt_level: int
+    overrides: TargetOverrides
+
+
+@dataclass(frozen=True)
+class RoundTwoJob:
+    name: str
+    ir: bytes
+    target: llvm.TargetInfo
+    opt_level: int
+
+
+@dataclass
+class Result:
+    """`ir` only from round one; `payloads` are (kind, bytes) codegen-data sections of the object."""
+
+    obj: bytes
+    target: llvm.TargetInfo
+    ir: bytes = b""
+    payloads: list[tuple[str, bytes]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    outlined: int = 0
+    merged: int = 0
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - self._t
+        self._t = now
+
+
+def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict) -> Result:
+    obj = llvm.emit_object(mod, tm)
+    clock.lap("codegen")
+    # The outliner and the function merger leave IR declarations of what they created: count them.
+    names = [fn.name for fn in mod.functions]
+    payloads = [(kind, data) for _, kind, data in sections.find_payloads(obj, name)]
+    clock.lap("io")
+    return Result(obj=obj, payloads=payloads, timings=clock.timings,
+                  outlined=sum(n.startswith("OUTLINED_FUNCTION") for n in names),
+                  merged=sum(n.endswith(".Tgm") for n in names), **result_fields)
+
+
+def round_one(job: RoundOneJob) -> Result:
+    clock = _Clock()
+    mod = llvm.parse_module(job.data, job.name)
+    target = job.overrides.apply(llvm.target_info(mod))
+    tm = llvm.target_machine(target, job.opt_level)
+    clock.lap("parse")
+    if job.opt_level > 0:
+        llvm.optimize(mod, tm, job.opt_level)
+    clock.lap("opt")
+    ir = llvm.bitcode(mod)  # before codegen, which rewrites the module in place
+    clock.lap("io")
+    return _codegen(mod, tm, job.name, clock, {"ir": ir, "target": target})
+
+
+def round_two(job: RoundTwoJob) -> Result:
+    clock = _Clock()
+    mod = llvm.parse_module(job.ir, job.name)
+    tm = llvm.target_machine(job.target, job.opt_level)
+    clock.lap("parse")
+    return _codegen(mod, tm, job.name, clock, {"target": job.target})
