@@ -1,0 +1,34 @@
+"""The worker pool: results, one-line failures pinned to their job, and recovery after a worker dies."""
+
+from __future__ import annotations
+
+import pool_jobs
+from twopass.pool import Pool
+
+
+def run(jobs, processes=2, stop_on_failure=False):
+    with Pool(processes, pool_jobs.job, pool_jobs.init, ("t",)) as pool:
+        return {o.key: o for o in pool.run(jobs, stop_on_failure=stop_on_failure)}
+
+
+def test_results_and_initializer():
+    out = run([(i, ("ok", i)) for i in range(6)])
+    assert {k: o.value[:2] for k, o in out.items()} == {i: ("t", 2 * i) for i in range(6)}
+    assert len({o.value[2] for o in out.values()}) <= 2  # at most two worker processes
+
+
+def test_deaths_are_pinned_to_their_job_and_the_rest_goes_on():
+    jobs = [(0, ("ok", 1)), (1, ("kill", 0)), (2, ("ok", 2)), (3, ("llvm-fatal", 0)), (4, ("ok", 3)),
+            (5, ("input", "m.bc")), (6, ("bug", 0)), (7, ("ok", 4))]
+    out = run(jobs)
+    assert [out[k].value[1] for k in (0, 2, 4, 7)] == [2, 4, 6, 8]
+    assert out[1].died and out[1].error == "worker killed by SIGKILL (out of memory?)"
+    assert out[3].died and out[3].error == "LLVM ERROR: Cannot select: intrinsic %llvm.bogus"
+    assert not out[5].died and out[5].error == "m.bc: bad input"
+    assert out[6].error == "internal error: ZeroDivisionError: division by zero"
+
+
+def test_stop_on_failure_starts_no_new_job():
+    jobs = [(0, ("kill", 0))] + [(i, ("ok", i)) for i in range(1, 20)]
+    out = run(jobs, processes=1, stop_on_failure=True)
+    assert list(out) == [0]
