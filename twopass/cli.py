@@ -71,6 +71,8 @@ def _build_parser(sub) -> None:
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     p.add_argument("-k", "--keep-going", action="store_true", help="build the other modules after a failure")
     p.add_argument("--report", metavar="FILE.json", help="write per-module timings, sizes and counts")
+    p.add_argument("--save-temps", metavar="DIR",
+                   help="also keep round one's optimized IR and scratch objects, and the merged data, in DIR")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true")
 
@@ -90,7 +92,7 @@ def _run_build(args) -> int:
     try:
         result = execute.run(plan, args.output_dir, args.jobs, keep_going=args.keep_going,
                              progress=report.Progress(enabled=None if not args.quiet else False),
-                             log_queue=handler.queue)
+                             log_queue=handler.queue, save_temps=args.save_temps)
     except execute.BuildFailed as e:
         if args.report and e.result is not None:
             report.write_report(report.build_report(e.result, args.jobs), args.report)

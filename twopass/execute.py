@@ -40,7 +40,7 @@ class BuildResult:
 
 
 def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: Progress | None = None,
-        log_queue=None) -> BuildResult:
+        log_queue=None, save_temps: str | None = None) -> BuildResult:
     progress = progress or Progress(enabled=False)
     _check_outdir(outdir)
     result = BuildResult(plan)
@@ -55,7 +55,9 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
             for outcome in pool.run(((m.output, make_job(m)) for m in modules), stop_on_failure=not keep_going):
                 progress.advance(by_name[outcome.key].path)
                 if outcome.error:
-                    result.failures.append(Failure(by_name[outcome.key].path, outcome.error))
+                    path = by_name[outcome.key].path
+                    message = outcome.error.removeprefix(f"{path}: ")  # errors that already name the module
+                    result.failures.append(Failure(path, message))
                 else:
                     done[outcome.key] = outcome.value
         progress.finish()
@@ -88,6 +90,8 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
                 survivors)
     start = time.perf_counter()
     _write_outputs(result, outdir)
+    if save_temps:
+        _write_temps(result, save_temps)
     result.phases["write"] = time.perf_counter() - start
     if result.failures:
         raise BuildFailed(result.failures, result)
@@ -114,6 +118,24 @@ def _check_outdir(outdir: str) -> None:
         os.unlink(probe)
     except OSError as e:
         raise TwopassError(outdir, f"cannot write to the output directory: {e.strerror or e}") from None
+
+
+def _write_temps(result: BuildResult, directory: str) -> None:
+    """Round one's optimized IR and scratch object per module, and the merged data: for debugging and tests."""
+    files = {"merged.cgdata": result.merged} if result.merged else {}
+    for m in result.plan.modules:
+        r1 = result.round_one.get(m.output)
+        if r1 is not None:
+            stem = m.output[:-2]
+            files[stem + ".opt.bc"] = r1.ir
+            files[stem + ".scratch.o"] = r1.obj
+    for name, data in files.items():
+        path = os.path.join(directory, name)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        except OSError as e:
+            raise TwopassError(directory, f"cannot write temporary files: {e.strerror or e}") from None
+        cgdata.files.write_atomic(path, data)
 
 
 def _write_outputs(result: BuildResult, outdir: str) -> None:

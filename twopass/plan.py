@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -158,13 +159,19 @@ def make_plan(args: list[str], options: BuildOptions) -> Plan:
         except OSError as e:
             raise InputError(p, e.strerror or str(e)) from None
         modules.append(ModuleInput(p, names[p], data, _triple(data, p)))
-    triples = {m.triple for m in modules}
-    if len(triples) > 1:
-        a, b = sorted(triples)[:2]
-        ma = next(m.path for m in modules if m.triple == a)
-        mb = next(m.path for m in modules if m.triple == b)
-        raise TwopassError("", f"mixed target triples: {ma} is {a or '(none)'}, {mb} is {b or '(none)'}")
+    first = modules[0]
+    for m in modules[1:]:
+        if _triple_key(m.triple) != _triple_key(first.triple):
+            raise TwopassError("", f"mixed target triples: {first.path} is {first.triple or '(none)'}, "
+                                   f"{m.path} is {m.triple or '(none)'}")
     return Plan(modules, options)
+
+
+def _triple_key(triple: str) -> tuple[str, ...]:
+    """What must agree across modules: architecture, OS and environment, not their versions
+    (zig writes x86_64-unknown-linux5.10.0-gnu2.31.0; lld links that with x86_64-unknown-linux-gnu)."""
+    arch, *rest = triple.split("-")
+    return (arch, *(re.sub(r"[\d.]+$", "", part) for part in rest if part != "unknown"))
 
 
 def _triple(data: bytes, path: str) -> str:

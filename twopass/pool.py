@@ -81,9 +81,11 @@ class _Worker:
                 tail = f.read()[-8192:].decode("utf-8", "replace").splitlines()
         except OSError:
             tail = []
-        for line in tail:
-            if "LLVM ERROR:" in line:
-                return line[line.index("LLVM ERROR:"):].strip()
+        for marker in ("LLVM ERROR:", "error:"):  # a fatal error, else a diagnostic (inline asm...)
+            for line in tail:
+                if marker in line:
+                    return line[line.index(marker):].strip() if marker == "LLVM ERROR:" else \
+                        line.strip().removeprefix("error: ")
         code = self.proc.exitcode
         if code is not None and code < 0:
             name = signal.Signals(-code).name

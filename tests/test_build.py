@@ -1,0 +1,143 @@
+"""`twopass build` end to end on the bundled corpus: every mode links and runs, outputs are reproducible,
+round one's saved IR is exactly what round one compiled, and bad inputs fail cleanly."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, assert_clean_error
+
+HERE = Path(__file__).resolve().parent
+EXPECTED = (DATA / "expected-output.txt").read_text()
+MODES = {"global": [], "rounds1": ["--rounds", "1"], "local": ["--outliner", "local"],
+         "never": ["--outliner", "never"], "O0-nomerge": ["-O0", "--no-merge-functions"]}
+
+
+def link_and_run(objects: list[Path], out: Path, target: str) -> str:
+    triple = {"x86_64": "x86_64-linux-gnu", "aarch64": "aarch64-linux-musl"}[target]
+    exe = out / "demo"
+    subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", triple, *map(str, objects), "-o", str(exe)],
+                   check=True, capture_output=True)
+    cmd = [str(exe)] if target == "x86_64" else ["qemu-aarch64-static", str(exe)]
+    if target == "aarch64" and not shutil.which(cmd[0]):
+        pytest.skip("qemu-aarch64-static is not installed")
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def outputs(outdir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(outdir)): p.read_bytes() for p in sorted(outdir.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_modes_link_and_run(twopass, tmp_path, mode):
+    out = tmp_path / "out"
+    proc = twopass("build", DATA / "x86_64", "-o", out, "-j", "2", *MODES[mode], "--report", tmp_path / "r.json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    objs = sorted(out.glob("*.o"))
+    assert [p.name for p in objs] == sorted(p.name for p in (DATA / "x86_64").glob("*.o"))
+    assert link_and_run(objs, tmp_path, "x86_64") == EXPECTED
+
+
+def test_aarch64_two_rounds_and_textual_ir(twopass, tmp_path):
+    out = tmp_path / "out"
+    inputs = [p for p in sorted((DATA / "aarch64").glob("*.o"))]
+    assert twopass("build", *inputs, "-o", out).returncode == 0
+    assert link_and_run(sorted(out.glob("*.o")), tmp_path, "aarch64") == EXPECTED
+    ll = tmp_path / "ll"
+    assert twopass("build", DATA / "ll", "-o", ll).returncode == 0
+    assert [p.name for p in ll.glob("*.o")] == [p.stem + ".o" for p in (DATA / "ll").glob("*.ll")]
+
+
+def test_outputs_do_not_depend_on_jobs_or_input_order(twopass, tmp_path):
+    inputs = sorted((DATA / "x86_64").glob("*.o"))
+    assert twopass("build", *inputs, "-o", tmp_path / "a", "-j", "1").returncode == 0
+    assert twopass("build", *reversed(inputs), "-o", tmp_path / "b", "-j", "2").returncode == 0
+    a, b = outputs(tmp_path / "a"), outputs(tmp_path / "b")
+    assert a == b and len(a) == len(inputs)
+
+
+def test_saved_ir_reproduces_round_one_byte_for_byte(twopass, tmp_path):
+    temps = tmp_path / "temps"
+    assert twopass("build", DATA / "x86_64", "-o", tmp_path / "out", "--save-temps", temps).returncode == 0
+    saved = sorted(temps.glob("*.opt.bc"))
+    assert saved and (temps / "merged.cgdata").exists()
+    again = tmp_path / "again"
+    again.mkdir()
+    subprocess.run([sys.executable, str(HERE / "compile_module.py"), "--no-opt", str(again), *map(str, saved), "--",
+                    "-enable-machine-outliner", "-enable-global-merge-func", "-codegen-data-generate"],
+                   check=True, capture_output=True)
+    for ir in saved:
+        stem = ir.name[:-len(".opt.bc")]
+        assert (again / f"{stem}.o").read_bytes() == (temps / f"{stem}.scratch.o").read_bytes(), stem
+
+
+def test_same_file_names_in_different_directories(twopass, tmp_path):
+    for d in ("left", "right"):
+        (tmp_path / d).mkdir()
+        shutil.copy(DATA / "x86_64" / "vecops.o", tmp_path / d / "vecops.o")
+    shutil.copy(DATA / "x86_64" / "main.o", tmp_path / "left" / "main.o")
+    out = tmp_path / "out"
+    assert twopass("build", tmp_path / "right", tmp_path / "left", "-o", out, "--rounds", "1").returncode == 0
+    assert sorted(outputs(out)) == ["left/vecops.o", "main.o", "right/vecops.o"]
+
+
+# -- bad inputs ------------------------------------------------------------------------------------------
+
+def corrupt(tmp_path: Path, how: str) -> Path:
+    data = (DATA / "x86_64" / "kvstore.o").read_bytes()
+    path = tmp_path / f"{how}.bc"
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "flipped":
+        cut = len(data) - 3000  # past the module header: only LLVM itself notices
+        path.write_bytes(data[:cut] + bytes(b ^ 0x5A for b in data[cut:cut + 200]) + data[cut + 200:])
+    elif how == "syntax":
+        path = tmp_path / "syntax.ll"
+        path.write_text('target triple = "x86_64-unknown-linux-gnu"\ndefine i32 @f( {\n')
+    elif how == "abort":  # the integrated assembler rejects the inline asm: a fatal error inside LLVM
+        path = tmp_path / "abort.ll"
+        path.write_text('target triple = "x86_64-unknown-linux-gnu"\n'
+                        'define void @f() {\n  call void asm sideeffect "no_such_instruction %eax", ""()\n'
+                        '  ret void\n}\n')
+    return path
+
+
+@pytest.mark.parametrize("how,needle", [("truncated", "malformed bitcode"), ("flipped", "invalid LLVM module"),
+                                        ("syntax", "expected type"), ("abort", "no_such_instruction")])
+def test_bad_modules_fail_cleanly(twopass, tmp_path, how, needle):
+    bad = corrupt(tmp_path, how)
+    out = tmp_path / "out"
+    proc = twopass("build", DATA / "x86_64", bad, "-o", out)
+    assert_clean_error(proc, str(bad), needle)
+    assert not out.exists() or outputs(out) == {}
+
+
+def test_keep_going_builds_the_rest(twopass, tmp_path):
+    bad = corrupt(tmp_path, "abort")
+    out = tmp_path / "out"
+    proc = twopass("build", DATA / "x86_64", bad, "-o", out, "--keep-going")
+    assert_clean_error(proc, str(bad))
+    assert len(outputs(out)) == len(list((DATA / "x86_64").glob("*.o")))
+
+
+def test_bad_invocations(twopass, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("x")
+    out = tmp_path / "out"
+    assert_clean_error(twopass("build", tmp_path / "missing.bc", "-o", out), "missing.bc", "No such file")
+    assert_clean_error(twopass("build", empty, "-o", out), str(empty), "no LLVM modules")
+    assert_clean_error(twopass("build", DATA / "x86_64" / "main.o", DATA / "aarch64" / "vecops.o", "-o", out),
+                       "mixed target triples")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_clean_error(twopass("build", DATA / "x86_64", "-o", blocker / "out"), "cannot write")
+    assert_clean_error(twopass("build", DATA / "x86_64" / "main.o", DATA / "x86_64" / "main.o", "-o", out),
+                       "given twice")
+    assert not out.exists()
