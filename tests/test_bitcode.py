@@ -287,10 +287,16 @@ def stream(module_body, before=None) -> bytes:
     return w.bytes()
 
 
-def chars(w: BitWriter, text: bytes, width: int) -> None:
+def chars(w: BitWriter, text: bytes, width: int | str) -> None:
+    """An array operand: its length, then each character as "char6", "vbr6" or a fixed `width`."""
     w.vbr(len(text), 6)
     for c in text:
-        w.fixed(CHAR6.index(chr(c)) if width == 6 else c, width)
+        if width == "char6":
+            w.fixed(CHAR6.index(chr(c)), 6)
+        elif width == "vbr6":
+            w.vbr(c, 6)
+        else:
+            w.fixed(c, width)
 
 
 def skipped_blocks(w):
@@ -305,11 +311,11 @@ def skipped_blocks(w):
 
 VALID = {
     "unabbreviated": (lambda w: w.record(2, b"x86_64-pc-linux-gnu"), "x86_64-pc-linux-gnu"),
-    "char6 array": (lambda w: chars(w.abbrev(("lit", 2), "array", "char6").id(4), b"arm64_v9.1", 6), "arm64_v9.1"),
+    "char6 array": (lambda w: chars(w.abbrev(("lit", 2), "array", "char6").id(4), b"arm64_v9.1", "char6"), "arm64_v9.1"),
     "fixed8 array, code as a field": (
         lambda w: chars(w.abbrev(("fixed", 5), "array", ("fixed", 8)).id(4).fixed(2, 5), b"i686-w64-mingw32", 8),
         "i686-w64-mingw32"),
-    "vbr6 array": (lambda w: chars(w.abbrev(("lit", 2), "array", ("vbr", 6)).id(4), b"wasm64", 6), "wasm64"),
+    "vbr6 array": (lambda w: chars(w.abbrev(("lit", 2), "array", ("vbr", 6)).id(4), b"wasm64", "vbr6"), "wasm64"),
     "blob": (lambda w: w.abbrev(("vbr", 6), "blob").id(4).vbr(2, 6).vbr(7, 6).align32()
              .fixed(int.from_bytes(b"avr-elf", "little"), 56).align32(), "avr-elf"),
     "scalar fields and literals": (
@@ -337,7 +343,7 @@ def test_hand_built_valid_streams(case):
 
 def test_hand_built_source_filename_after_the_triple():
     data = stream(lambda w: (w.record(2, b"t"), skipped_blocks(w), w.abbrev(("lit", 16), "array", "char6").id(4),
-                             chars(w, b"name.c", 6)))
+                             chars(w, b"name.c", "char6")))
     assert bitcode.read_triple(data, "m.bc") == "t" and bitcode.read_source_filename(data, "m.bc") == "name.c"
 
 
