@@ -20,8 +20,7 @@ RAW_MAGIC = b"BC\xc0\xde"
 WRAPPER_MAGIC = b"\xde\xc0\x17\x0b"  # 0x0B17C0DE little-endian: the Darwin wrapper header
 _WRAPPER_HEADER = 20  # magic, version, offset, size, cputype: five u32 LE
 
-_MODULE_BLOCK = 8
-_TRIPLE, _SOURCE_FILENAME = 2, 16  # MODULE_CODE_*
+_MODULE_BLOCK, _TRIPLE, _SOURCE_FILENAME = 8, 2, 16  # the block id; MODULE_CODE_* record codes
 _LITERAL, _FIXED, _VBR, _ARRAY, _CHAR6, _BLOB = 0, 1, 2, 3, 4, 5
 _CHAR6_ALPHABET = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._"
 _MAX_WIDTH = 32  # LLVM's MaxChunkSize: widest fixed/VBR field and abbreviation id
@@ -30,13 +29,13 @@ _MAX_WIDTH = 32  # LLVM's MaxChunkSize: widest fixed/VBR field and abbreviation 
 class _Cursor:
     """LSB-first bit reader over 32-bit little-endian words; `end` is the current block's end, in bits."""
 
-    __slots__ = ("data", "pos", "end", "where")
+    __slots__ = ("data", "pos", "end", "where", "base")
 
-    def __init__(self, data: memoryview, where: str):
-        self.data, self.pos, self.end, self.where = data, 32, len(data) * 8, where  # pos 32: past the magic
+    def __init__(self, data: memoryview, base: int, where: str):  # base: where `data` starts in the file
+        self.data, self.pos, self.end, self.where, self.base = data, 32, len(data) * 8, where, base  # past magic
 
     def fail(self, what: str):
-        raise InputError(self.where, f"malformed bitcode at byte {self.pos >> 3}: {what}")
+        raise InputError(self.where, f"malformed bitcode at byte {self.base + (self.pos >> 3)}: {what}")
 
     def fixed(self, n: int) -> int:
         end = self.pos + n
@@ -85,7 +84,7 @@ def read_source_filename(data: bytes, where: str) -> str:
     return _module_strings(data, where, _SOURCE_FILENAME).decode("utf-8", "replace")
 
 
-_IR_START = re.compile(r"(source_filename|target|module|define|declare|attributes|uselistorder|deplibs)\b|[@%!$^#]")
+_IR_START = re.compile(r"(source_filename|target|module|define|declare|attributes|uselistorder|deplibs)\b|[@%!$^]")
 
 
 def module_kind(data: bytes) -> str | None:
@@ -108,14 +107,14 @@ _TEXT_TRIPLE = re.compile(r'^[ \t]*target[ \t]+triple[ \t]*=[ \t]*"([^"]*)"', re
 def text_triple(text: str) -> str:
     """The `target triple = "..."` of textual IR ('' if none), with LLVM's `\\XX` escapes undone."""
     m = _TEXT_TRIPLE.search(text)
-    if not m:
-        return ""
-    return re.sub(r"\\([0-9A-Fa-f]{2})", lambda e: chr(int(e.group(1), 16)), m.group(1)).replace("\\\\", "\\")
+    raw = re.sub(rb"\\(\\|[0-9A-Fa-f]{2})", lambda e: e[1] if e[1] == b"\\" else bytes([int(e[1], 16)]),
+                 m[1].encode()) if m else b""
+    return raw.decode("utf-8", "replace")
 
 
-def _bitstream(data: bytes, where: str) -> memoryview:
-    """The raw bitstream (from its 'BC' magic on), unwrapping the Darwin wrapper header."""
-    view = memoryview(data).cast("B")
+def _bitstream(data: bytes, where: str) -> tuple[memoryview, int]:
+    """The raw bitstream (from its 'BC' magic on) and its offset in `data`, unwrapping the Darwin wrapper."""
+    view, offset = memoryview(data).cast("B"), 0
     if len(view) % 4:
         raise InputError(where, f"malformed bitcode: {len(view)} bytes is not a whole number of 32-bit words "
                                 "(truncated?)")
@@ -129,7 +128,7 @@ def _bitstream(data: bytes, where: str) -> memoryview:
         view = view[offset:offset + size]
     if bytes(view[:4]) != RAW_MAGIC:
         raise InputError(where, "not LLVM bitcode (bad magic)")
-    return view
+    return view, offset
 
 
 def _module_strings(data: bytes, where: str, code: int) -> bytes:
@@ -138,7 +137,7 @@ def _module_strings(data: bytes, where: str, code: int) -> bytes:
     Module-level abbreviations come only from the module's own DEFINE_ABBREVs: a BLOCKINFO (top level, or
     nested in the module) only affects blocks entered after it, and LLVM reads the module with a fresh cursor,
     so every other block, BLOCKINFO included, is skipped by its length."""
-    cur = _Cursor(_bitstream(data, where), where)
+    cur = _Cursor(*_bitstream(data, where), where)
     while cur.end - cur.pos >= 64:  # room for a block header; LLVM too ignores a few trailing bytes
         if cur.fixed(2) != 1:
             cur.fail("expected a block at the top level")
@@ -180,10 +179,7 @@ def _entries(cur: _Cursor, width: int, abbrevs: list, wanted: int):
     Operands of records other than `wanted` may be left out when skipping is cheaper."""
     while True:
         abbrev_id = cur.fixed(width)
-        if abbrev_id == 0:  # END_BLOCK
-            cur.align32()
-            if cur.pos != cur.end:
-                cur.fail("block ends before its declared length")
+        if abbrev_id == 0:  # END_BLOCK (LLVM does not insist that it fill the declared length either)
             return
         if abbrev_id == 1:  # ENTER_SUBBLOCK
             cur.pos = _enter(cur)[2]
@@ -225,8 +221,6 @@ def _define_abbrev(cur: _Cursor) -> tuple:
         cur.fail("abbreviation starts with an array or blob")
     if _ARRAY in kinds and (kinds.index(_ARRAY) != len(ops) - 2 or kinds[-1] not in (_FIXED, _VBR, _CHAR6)):
         cur.fail("array operand that is not second to last with a scalar element type")
-    if _BLOB in kinds[:-1]:
-        cur.fail("blob operand that is not last")
     return tuple(ops)
 
 
