@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import time
 
 from . import __version__
 from .errors import TwopassError
@@ -87,7 +88,9 @@ def _run_build(args) -> int:
     options = BuildOptions(opt_level=args.opt_level, outliner=args.outliner, rounds=args.rounds,
                            merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
                            overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model))
+    start = time.perf_counter()
     plan = make_plan(args.inputs, options)
+    planning = time.perf_counter() - start
     handler = _worker_logging(args)
     try:
         result = execute.run(plan, args.output_dir, args.jobs, keep_going=args.keep_going,
@@ -100,6 +103,7 @@ def _run_build(args) -> int:
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
+    result.phases = {"plan": planning, **result.phases}
     rep = report.build_report(result, args.jobs)
     if args.report:
         report.write_report(rep, args.report)

@@ -51,8 +51,10 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
         start = time.perf_counter()
         done: dict[str, workers.Result] = {}
         progress.start(name, len(modules))
+        # Largest modules first: the last job to finish then is a small one, so both rounds end together.
+        order = sorted(modules, key=lambda m: -len(m.data))
         with Pool(jobs, func, llvm.init, (options,), log_queue) as pool:
-            for outcome in pool.run(((m.output, make_job(m)) for m in modules), stop_on_failure=not keep_going):
+            for outcome in pool.run(((m.output, make_job(m)) for m in order), stop_on_failure=not keep_going):
                 progress.advance(by_name[outcome.key].path)
                 if outcome.error:
                     path = by_name[outcome.key].path
