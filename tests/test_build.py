@@ -141,3 +141,44 @@ def test_bad_invocations(twopass, tmp_path):
     assert_clean_error(twopass("build", DATA / "x86_64" / "main.o", DATA / "x86_64" / "main.o", "-o", out),
                        "given twice")
     assert not out.exists()
+
+
+def test_response_files_overrides_and_verbose_worker_logs(twopass, tmp_path):
+    rsp = tmp_path / "inputs.rsp"
+    rsp.write_text(f"# modules\n{DATA / 'x86_64' / 'vecops.o'}\n'{DATA / 'x86_64' / 'strutil.o'}'\n")
+    proc = twopass("build", f"@{rsp}", "-o", tmp_path / "a", "-v")
+    assert proc.returncode == 0
+    err = proc.stderr.decode()
+    # Worker processes log through multiprocessing-logging's queue into this process's stderr.
+    assert err.count("INFO: ") >= 4 and "vecops.o: parse" in err and "strutil.o: parse" in err
+    assert sorted(outputs(tmp_path / "a")) == ["strutil.o", "vecops.o"]
+    assert twopass("build", f"@{rsp}", "-o", tmp_path / "b", "-q").stderr == b""
+    assert twopass("build", f"@{rsp}", "-o", tmp_path / "c", "--target-cpu", "znver4", "-q").returncode == 0
+    assert twopass("build", f"@{rsp}", "-o", tmp_path / "d", "--relocation-model", "static", "-q").returncode == 0
+    same = outputs(tmp_path / "b")
+    assert same == outputs(tmp_path / "a")
+    assert outputs(tmp_path / "c") != same and outputs(tmp_path / "d") != same
+
+
+def test_progress_line_on_a_terminal(tmp_path):
+    import pty
+
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "twopass", "build", str(DATA / "x86_64"), "-o", str(out)]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["PYTHONPATH"] = str(HERE.parent)
+        os.execv(sys.executable, cmd)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    text = b"".join(chunks).decode()
+    assert os.WEXITSTATUS(status) == 0
+    assert "[round 1 7/7]" in text and "[round 2 7/7]" in text and "built 7/7 modules" in text

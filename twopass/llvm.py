@@ -94,6 +94,24 @@ def target_info(mod) -> TargetInfo:
                       feats.pop() if len(feats) == 1 else "", "pic" if pic else "static")
 
 
+def retarget(mod, name: str, cpu: str | None, features: str | None):
+    """Give every function the overriding CPU / features; a new module (llvmlite cannot edit string attributes).
+
+    Function attributes beat the TargetMachine's CPU, so an override that only reached the TargetMachine would
+    change nothing; the module goes through its text form instead, only when an override is given. A new CPU
+    also becomes the tuning CPU and, unless features are given too, drops the module's explicit feature list
+    (clang writes every feature of the old CPU there), like `-march`: the CPU's own features apply.
+    """
+    text = str(mod)
+    if cpu is not None:
+        text = re.sub(r'"(target-cpu|tune-cpu)"="[^"]*"', lambda m: f'"{m[1]}"="{cpu}"', text)
+        if features is None:
+            text = re.sub(r' ?"target-features"="[^"]*"', "", text)
+    if features is not None:
+        text = re.sub(r'"target-features"="[^"]*"', f'"target-features"="{features}"', text)
+    return parse_module(text.encode(), name)
+
+
 def target_machine(info: TargetInfo, opt_level: int = 2):
     try:
         target = _llvm.Target.from_triple(info.triple)

@@ -7,11 +7,14 @@ process whose LLVM options point at the merged data. Both return bytes; the pare
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 from . import llvm
 from .cgdata import sections
+
+log = logging.getLogger("twopass.worker")
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,19 @@ def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict) -> Result:
     names = [fn.name for fn in mod.functions]
     payloads = [(kind, data) for _, kind, data in sections.find_payloads(obj, name)]
     clock.lap("io")
-    return Result(obj=obj, payloads=payloads, timings=clock.timings,
-                  outlined=sum(n.startswith("OUTLINED_FUNCTION") for n in names),
-                  merged=sum(n.endswith(".Tgm") for n in names), **result_fields)
+    result = Result(obj=obj, payloads=payloads, timings=clock.timings,
+                    outlined=sum(n.startswith("OUTLINED_FUNCTION") for n in names),
+                    merged=sum(n.endswith(".Tgm") for n in names), **result_fields)
+    log.info("%s: %s; %d bytes, %d outlined, %d merged functions", name,
+             ", ".join(f"{k} {v:.3f}s" for k, v in clock.timings.items()), len(obj), result.outlined, result.merged)
+    return result
 
 
 def round_one(job: RoundOneJob) -> Result:
     clock = _Clock()
     mod = llvm.parse_module(job.data, job.name)
+    if job.overrides.cpu is not None or job.overrides.features is not None:
+        mod = llvm.retarget(mod, job.name, job.overrides.cpu, job.overrides.features)
     target = job.overrides.apply(llvm.target_info(mod))
     tm = llvm.target_machine(target, job.opt_level)
     clock.lap("parse")
