@@ -1,0 +1,1 @@
+"""Developer tools (corpus building, demo data, benchmarks); importable so tests can use them."""
