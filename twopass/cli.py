@@ -6,6 +6,7 @@ import argparse
 import logging
 import multiprocessing
 import os
+import shlex
 import sys
 import time
 
@@ -67,6 +68,12 @@ def _build_parser(sub) -> None:
     p.add_argument("--target-cpu", help="override the CPU the module asks for")
     p.add_argument("--target-features", help="override the target features the module asks for")
     p.add_argument("--relocation-model", choices=("static", "pic"), help="override the module's PIC level")
+    p.add_argument("--fold-outlined", choices=("sections", "comdat", "none"), default="sections",
+                   help="give outlined functions their own sections so the linker's ICF folds copies (default), "
+                        "also put each in a content-keyed COMDAT group (any ELF linker folds), or leave them")
+    p.add_argument("--assembler", metavar="CMD",
+                   help="assembler for targets other than the host, run as `CMD x.s -o x.o` "
+                        "(e.g. 'python -m ziglang cc -target aarch64-linux-musl -c')")
     p.add_argument("-mllvm", dest="mllvm", action="append", default=[], metavar="OPTION",
                    help="an extra LLVM option for both rounds' workers")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
@@ -81,13 +88,16 @@ def _build_parser(sub) -> None:
 def _run_build(args) -> int:
     from . import execute, report
     from .plan import BuildOptions, make_plan
+    from .layout import Layout
     from .workers import TargetOverrides
 
     if args.jobs < 1:
         raise TwopassError("", "--jobs must be at least 1")
     options = BuildOptions(opt_level=args.opt_level, outliner=args.outliner, rounds=args.rounds,
                            merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
-                           overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model))
+                           overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model),
+                           layout=Layout(args.fold_outlined, tuple(shlex.split(args.assembler))
+                                         if args.assembler else None))
     start = time.perf_counter()
     plan = make_plan(args.inputs, options)
     planning = time.perf_counter() - start

@@ -69,7 +69,8 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
         return done
 
     result.round_one = run_round("round 1", workers.round_one, opts.llvm_options(1),
-                                 lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides),
+                                 lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides,
+                                                               opts.final_layout(1)),
                                  plan.modules)
     if opts.two_rounds:
         survivors = [m for m in plan.modules if m.output in result.round_one]
@@ -88,7 +89,8 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
             ir = {m.output: result.round_one[m.output] for m in survivors}
             result.round_two = run_round(
                 "round 2", workers.round_two, opts.llvm_options(2, merged_path),
-                lambda m: workers.RoundTwoJob(m.path, ir[m.output].ir, ir[m.output].target, opts.opt_level),
+                lambda m: workers.RoundTwoJob(m.path, ir[m.output].ir, ir[m.output].target, opts.opt_level,
+                                              opts.final_layout(2)),
                 survivors)
     start = time.perf_counter()
     _write_outputs(result, outdir)

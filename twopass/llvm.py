@@ -139,3 +139,34 @@ def emit_object(mod, tm) -> bytes:
 
 def emit_assembly(mod, tm) -> str:
     return tm.emit_assembly(mod)
+
+
+_FILE_LINE = re.compile(r'^\t\.file\t"((?:[^"\\]|\\.)*)"$', re.M)
+
+
+def _asm_string(body: str) -> bytes:
+    """The bytes of an assembler string literal's body (`\\\\`, `\\"`, octal `\\NNN`, as LLVM prints them)."""
+    return re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1][:1].isdigit() else
+                  {b"n": b"\n", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"r": b"\r"}.get(m[1], m[1]),
+                  body.encode("utf-8", "surrogateescape"))
+
+
+def assemble(asm: str, tm, triple: str) -> bytes:
+    """Assemble in process (host targets only): a module made only of `module asm` lines, through emit_object.
+
+    The wrapper module prints `.file "<source_filename>"` itself, so LLVM's own line becomes its
+    source_filename instead of a second STT_FILE symbol; the bytes of every section then match emit_object's.
+    """
+    m = _FILE_LINE.search(asm)
+    source = b""
+    if m:
+        source = _asm_string(m[1])
+        asm = asm[:m.start()] + asm[m.end() + 1:]
+
+    def esc(s: str) -> str:  # one IR string; newlines too (one `module asm` line is 20x faster than many)
+        return s.replace("\\", "\\5C").replace('"', "\\22").replace("\n", "\\0A")
+
+    name = "".join(chr(c) if 0x20 <= c < 0x7F and c not in b'"\\' else f"\\{c:02X}" for c in source)
+    wrapper = _llvm.parse_assembly(f'source_filename = "{name}"\ntarget triple = "{esc(triple)}"\n'
+                                   f'module asm "{esc(asm)}"\n')
+    return tm.emit_object(wrapper)

@@ -15,6 +15,7 @@ from pathlib import PurePath
 
 from . import bitcode
 from .errors import InputError, TwopassError
+from .layout import Layout, check_target
 from .workers import TargetOverrides
 
 MODULE_SUFFIXES = (".bc", ".ll", ".o")
@@ -41,10 +42,16 @@ class BuildOptions:
     merge_functions: bool = True
     overrides: TargetOverrides = field(default_factory=TargetOverrides)
     extra_llvm: tuple[str, ...] = ()
+    layout: Layout = field(default_factory=Layout)
 
     @property
     def two_rounds(self) -> bool:
         return self.outliner == "global" and self.rounds == 2
+
+    def final_layout(self, round_: int) -> Layout | None:
+        """The layout a round's objects get: only final objects, and only when there can be outlined code."""
+        final = round_ == 2 or not self.two_rounds
+        return self.layout if final and self.outliner != "never" and self.layout.active else None
 
     def llvm_options(self, round_: int, cgdata_path: str | None = None) -> tuple[str, ...]:
         """The process-global LLVM options of a round's workers (round 2 reads `cgdata_path`)."""
@@ -164,6 +171,8 @@ def make_plan(args: list[str], options: BuildOptions) -> Plan:
         if _triple_key(m.triple) != _triple_key(first.triple):
             raise TwopassError("", f"mixed target triples: {first.path} is {first.triple or '(none)'}, "
                                    f"{m.path} is {m.triple or '(none)'}")
+    if options.final_layout(2 if options.two_rounds else 1) is not None:
+        check_target(options.layout, first.triple)
     return Plan(modules, options)
 
 

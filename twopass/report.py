@@ -11,7 +11,7 @@ from . import __version__, llvm
 if TYPE_CHECKING:
     from .execute import BuildResult
 
-PHASES = ("parse", "opt", "codegen", "io")
+PHASES = ("parse", "opt", "codegen", "layout", "io")
 
 
 class Progress:
@@ -51,11 +51,12 @@ def _module_entry(result: "BuildResult", m) -> dict:
                            "ir_bytes": len(r1.ir), "object_bytes": len(r1.obj),
                            "payload_bytes": {k: sum(len(d) for kk, d in r1.payloads if kk == k)
                                              for k in ("outline", "merge")},
-                           "outlined_functions": r1.outlined, "merged_functions": r1.merged}
+                           "outlined_functions": r1.outlined, "merged_functions": r1.merged,
+                           "moved_functions": r1.moved}
     if r2 is not None:
         entry["round2"] = {"seconds": {k: round(v, 4) for k, v in r2.timings.items()},
                            "object_bytes": len(r2.obj), "outlined_functions": r2.outlined,
-                           "merged_functions": r2.merged}
+                           "merged_functions": r2.merged, "moved_functions": r2.moved}
     return entry
 
 
@@ -74,7 +75,7 @@ def build_report(result: "BuildResult", jobs: int) -> dict:
     report = {
         "twopass": __version__, **llvm.versions(), "triple": result.plan.triple, "jobs": jobs,
         "options": {"opt_level": opts.opt_level, "outliner": opts.outliner, "rounds": opts.rounds,
-                    "merge_functions": opts.merge_functions},
+                    "merge_functions": opts.merge_functions, "fold_outlined": opts.layout.fold},
         "phases_seconds": phases,
         "llvm_seconds": llvm_time,
         "orchestration_overhead": round(wall / critical - 1, 4) if critical else None,

@@ -11,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from . import layout as layout_
 from . import llvm
 from .cgdata import sections
 
@@ -31,10 +32,13 @@ class TargetOverrides:
 
 @dataclass(frozen=True)
 class RoundOneJob:
+    """`layout` only when round one's object is the final one (the scratch object's code is thrown away)."""
+
     name: str
     data: bytes
     opt_level: int
     overrides: TargetOverrides
+    layout: layout_.Layout | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class RoundTwoJob:
     ir: bytes
     target: llvm.TargetInfo
     opt_level: int
+    layout: layout_.Layout | None = None
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     outlined: int = 0
     merged: int = 0
+    moved: int = 0  # outlined functions given their own section
 
 
 class _Clock:
@@ -69,16 +75,34 @@ class _Clock:
         self._t = now
 
 
-def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict) -> Result:
-    obj = llvm.emit_object(mod, tm)
+def _emit(mod, tm, target: llvm.TargetInfo, layout: layout_.Layout | None, name: str,
+          clock: _Clock) -> tuple[bytes, int]:
+    """The final object: straight from codegen, or through assembly text with outlined code moved."""
+    if layout is None or not layout.active or not layout_.applies_to(target.triple):
+        obj = llvm.emit_object(mod, tm)
+        clock.lap("codegen")
+        return obj, 0
+    asm = llvm.emit_assembly(mod, tm)
     clock.lap("codegen")
+    key = "|".join((target.triple, target.cpu, target.features, " ".join(layout.assembler or ("integrated",))))
+    asm, moved = layout_.rewrite(asm, layout.fold, key)
+    if layout.assembler is None:
+        obj = llvm.assemble(asm, tm, target.triple)
+    else:
+        obj = layout_.assemble_external(layout.assembler, asm, name)
+    clock.lap("layout")
+    return obj, moved
+
+
+def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: layout_.Layout | None) -> Result:
+    obj, moved = _emit(mod, tm, result_fields["target"], layout, name, clock)
     # The outliner and the function merger leave IR declarations of what they created: count them.
     names = [fn.name for fn in mod.functions]
     payloads = [(kind, data) for _, kind, data in sections.find_payloads(obj, name)]
     clock.lap("io")
     result = Result(obj=obj, payloads=payloads, timings=clock.timings,
                     outlined=sum(n.startswith("OUTLINED_FUNCTION") for n in names),
-                    merged=sum(n.endswith(".Tgm") for n in names), **result_fields)
+                    merged=sum(n.endswith(".Tgm") for n in names), moved=moved, **result_fields)
     log.info("%s: %s; %d bytes, %d outlined, %d merged functions", name,
              ", ".join(f"{k} {v:.3f}s" for k, v in clock.timings.items()), len(obj), result.outlined, result.merged)
     return result
@@ -97,7 +121,7 @@ def round_one(job: RoundOneJob) -> Result:
     clock.lap("opt")
     ir = llvm.bitcode(mod)  # before codegen, which rewrites the module in place
     clock.lap("io")
-    return _codegen(mod, tm, job.name, clock, {"ir": ir, "target": target})
+    return _codegen(mod, tm, job.name, clock, {"ir": ir, "target": target}, job.layout)
 
 
 def round_two(job: RoundTwoJob) -> Result:
@@ -105,4 +129,4 @@ def round_two(job: RoundTwoJob) -> Result:
     mod = llvm.parse_module(job.ir, job.name)
     tm = llvm.target_machine(job.target, job.opt_level)
     clock.lap("parse")
-    return _codegen(mod, tm, job.name, clock, {"target": job.target})
+    return _codegen(mod, tm, job.name, clock, {"target": job.target}, job.layout)

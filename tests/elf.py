@@ -1,0 +1,87 @@
+"""A small ELF64 little-endian reader for tests: sections, symbols, relocations and COMDAT groups,
+so tests can check object layout without parsing tool output."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+SHT_SYMTAB, SHT_RELA, SHT_GROUP = 2, 4, 17
+SHF_GROUP = 0x200
+
+
+@dataclass
+class Section:
+    index: int
+    name: str
+    type: int
+    flags: int
+    data: bytes
+    link: int
+    info: int
+    align: int
+
+
+@dataclass
+class Symbol:
+    name: str
+    value: int
+    size: int
+    type: int   # 0 NOTYPE, 1 OBJECT, 2 FUNC, 3 SECTION, 4 FILE
+    bind: int   # 0 LOCAL, 1 GLOBAL, 2 WEAK
+    visibility: int  # 0 DEFAULT, 2 HIDDEN
+    shndx: int
+
+
+@dataclass
+class Elf:
+    sections: list[Section]
+    symbols: list[Symbol]
+    relocations: dict[str, list[tuple[int, int, str, int]]] = field(default_factory=dict)  # target section ->
+    groups: dict[str, list[str]] = field(default_factory=dict)  # signature -> member section names
+
+    def section(self, name: str) -> Section:
+        return next(s for s in self.sections if s.name == name)
+
+    def symbol(self, name: str) -> Symbol:
+        return next(s for s in self.symbols if s.name == name)
+
+    def reloc_target(self, sym: Symbol) -> str:
+        """A relocation's target by name; section symbols are named after their section."""
+        return self.sections[sym.shndx].name if sym.type == 3 else sym.name
+
+
+def read(data: bytes) -> Elf:
+    assert data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1, "ELF64 little-endian only"
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    raw = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    strtab = raw[shstrndx]
+
+    def name_at(table_off: int, off: int) -> str:
+        end = data.index(b"\0", table_off + off)
+        return data[table_off + off:end].decode()
+
+    sections = []
+    for i, (nm, typ, flags, _addr, off, size, link, info, align, _ent) in enumerate(raw):
+        body = b"" if typ == 8 else data[off:off + size]  # NOBITS
+        sections.append(Section(i, name_at(strtab[4], nm), typ, flags, body, link, info, align))
+    symbols: list[Symbol] = []
+    symtab = next((s for s in sections if s.type == SHT_SYMTAB), None)
+    if symtab is not None:
+        str_off = raw[symtab.link][4]
+        for j in range(len(symtab.data) // 24):
+            nm, info, other, shndx, value, size = struct.unpack_from("<IBBHQQ", symtab.data, j * 24)
+            symbols.append(Symbol(name_at(str_off, nm), value, size, info & 0xF, info >> 4, other & 3, shndx))
+    elf = Elf(sections, symbols)
+    for s in sections:
+        if s.type == SHT_RELA:
+            rel = []
+            for j in range(len(s.data) // 24):
+                off, info, addend = struct.unpack_from("<QQq", s.data, j * 24)
+                rel.append((off, info & 0xFFFFFFFF, elf.reloc_target(symbols[info >> 32]), addend))
+            elf.relocations[sections[s.info].name] = rel
+        elif s.type == SHT_GROUP:
+            members = struct.unpack_from(f"<{len(s.data) // 4}I", s.data)
+            elf.groups[symbols[s.info].name] = [sections[m].name for m in members[1:]]
+    return elf

@@ -1,0 +1,293 @@
+"""Make outlined code foldable by a linker: each outlined function in a section of its own.
+
+LLVM's global outliner emits one internal copy of a sequence per occurrence and counts on the linker's
+identical code folding to keep one; ICF and `--gc-sections` work on whole sections, and llvmlite has no
+function-sections switch, so without this every copy stays in the module's one `.text` (round two then makes
+programs bigger). We rewrite the assembly LLVM prints instead and assemble it again:
+
+- `sections`: each `OUTLINED_FUNCTION_*` moves to `.text.<name>`; `ld.lld --icf=all`, gold and mold fold.
+- `comdat`: each one also joins a COMDAT group named after a hash of its exact final text (instructions,
+  operands, symbols it refers to, alignment, target), under a global hidden weak symbol of that name, so any
+  ELF linker keeps one copy without ICF. A reference to a module-local symbol makes the key module-specific.
+  LLVM's `.content.<hash>` suffix is not enough: it hashes the sequence before its frame is built.
+
+DWARF: the compile unit's range is `.Lfunc_begin0 .. .Lfunc_end<last>` and the last function is an outlined
+one, so `.Lfunc_end<K>` stays in `.text` where it was, and the moved function gets a new end label that
+only its own `.Lfunc_end<K>-.Lfunc_begin<K>` and `.size` use. A function that something else measures
+across sections (a label difference the assembler could not resolve) stays where it is; so does, in comdat
+mode, one whose inner labels allocated data refers to (a discarded group would leave it dangling).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import platform
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+from .errors import TwopassError
+
+FOLD_MODES = ("sections", "comdat", "none")
+OUTLINED_PREFIX = "OUTLINED_FUNCTION_"
+COMDAT_PREFIX = "OUTLINED_FUNCTION.comdat."
+
+_LABEL = re.compile(r"^([A-Za-z_.$][\w.$]*):", re.M)
+_GLOBAL = re.compile(r"^\s*\.(?:globl|global|weak)\s+([\w.$]+)", re.M)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|(?<![%\w.$])[A-Za-z_.$][\w.$]*')
+_SECTION = re.compile(r"^\t\.(section|pushsection|popsection|previous|text|data|bss)\b[ \t]*([^\s,]*)", re.M)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How final objects are laid out: `fold` mode, and the external assembler (None: assemble in process)."""
+
+    fold: str = "sections"
+    assembler: tuple[str, ...] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.fold != "none"
+
+
+def applies_to(triple: str) -> bool:
+    """ELF only: Mach-O objects are already atomized (`.subsections_via_symbols`); COFF is left alone."""
+    parts = triple.split("-")
+    return not any(p.startswith(("darwin", "macos", "ios", "tvos", "watchos", "xros", "windows", "win32",
+                                 "uefi")) or p in ("apple", "msvc", "coff", "macho") for p in parts[1:])
+
+
+_X86 = ("x86_64", "amd64", "i386", "i486", "i586", "i686")
+
+
+def assembles_in_process(triple: str) -> bool:
+    """llvmlite registers only the host's assembly parser (and parsing another target's aborts the process)."""
+    def family(arch: str) -> str:
+        arch = arch.lower()
+        return "x86" if arch in _X86 else "aarch64" if arch in ("aarch64", "arm64") else arch
+    return family(triple.split("-")[0]) == family(platform.machine())
+
+
+def check_target(layout: Layout, triple: str) -> None:
+    """Before any work: a cross target whose outlined code must move needs an external assembler."""
+    if layout.active and layout.assembler is None and applies_to(triple) and not assembles_in_process(triple):
+        raise TwopassError(triple, "outlined functions need their own sections, and only the host "
+                           f"({platform.machine()}) assembles in process: pass --assembler CMD (for example "
+                           f"'python -m ziglang cc -target {triple.split('-')[0]}-linux-musl -c') "
+                           "or --fold-outlined=none")
+
+
+def assemble_external(command: tuple[str, ...], asm: str, module: str) -> bytes:
+    """`COMMAND x.s -o x.o` in a private directory; its first error line names the module's failure."""
+    with tempfile.TemporaryDirectory(prefix="twopass-as-") as tmp:
+        src, obj = os.path.join(tmp, "module.s"), os.path.join(tmp, "module.o")
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(asm)
+        try:
+            proc = subprocess.run([*command, src, "-o", obj], capture_output=True, cwd=tmp)
+        except OSError as e:
+            raise TwopassError(module, f"cannot run the assembler {command[0]}: {e.strerror or e}") from None
+        if proc.returncode:
+            err = [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+            first = next((ln for ln in err if "error" in ln), err[0] if err else f"exit status {proc.returncode}")
+            raise TwopassError(module, f"assembler failed: {first.replace(src, 'module.s')}")
+        with open(obj, "rb") as f:
+            return f.read()
+
+
+@dataclass
+class _Block:
+    name: str
+    start: int        # offset of its first line (alignment / .type)
+    end: int          # offset just past its last line (.size, or the .cfi_endproc after it), newline included
+    labels: list[str]  # labels it defines, in order, its name first
+    end_label: str    # .Lfunc_end<K>, or "" when LLVM printed none
+
+
+_PREAMBLE_LINE = re.compile(r"\t\.(?:p2align|balign|align|type)\b[^\n]*\n$")
+_NEXT_FUNCTION = re.compile(r"^(?:\t\.type\t|OUTLINED_FUNCTION_[\w.$]*:$)", re.M)
+_BLOCK_NAME = re.compile(r"OUTLINED_FUNCTION_[\w.$]*:\n")
+
+
+def _find_blocks(asm: str) -> list[_Block]:
+    blocks = []
+    at = asm.find("\nOUTLINED_FUNCTION_")
+    while at >= 0:
+        m = _BLOCK_NAME.match(asm, at + 1)
+        at = asm.find("\nOUTLINED_FUNCTION_", at + 1)
+        if not m:
+            continue
+        name, start = m[0][:-2], m.start()
+        while start > 0:
+            prev = asm.rfind("\n", 0, start - 1) + 1
+            if not _PREAMBLE_LINE.match(asm, prev, start):
+                break
+            start = prev
+        size = asm.find(f"\n\t.size\t{name},", m.end() - 1)
+        if size < 0 or _NEXT_FUNCTION.search(asm, m.end(), size):
+            continue  # no .size, or another function starts before it: not a shape we know
+        end = asm.find("\n", size + 1) + 1 or len(asm)
+        if asm.startswith("\t.cfi_endproc\n", end):
+            end += len("\t.cfi_endproc\n")
+        labels = [name, *_LABEL.findall(asm, m.end(), end)]
+        ends = [lb for lb in labels if lb.startswith(".Lfunc_end")]
+        blocks.append(_Block(name, start, end, labels, ends[0] if len(ends) == 1 else ""))
+    return blocks
+
+
+def _sections_at(asm: str) -> tuple[list[int], list[str]]:
+    """Where the current section changes, and to what (following push/pop), for `bisect` look-ups."""
+    where, names, stack, current = [0], [".text"], [], ".text"
+    for m in _SECTION.finditer(asm):
+        kind, arg = m.groups()
+        if kind == "pushsection":
+            stack.append(current)
+        if kind in ("popsection", "previous"):
+            current = stack.pop() if stack else ".text"
+        else:
+            current = arg if kind in ("section", "pushsection") else "." + kind
+        where.append(m.start())
+        names.append(current)
+    return where, names
+
+
+def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
+    """Names of blocks that cannot move: measured across sections, or (comdat) pointed into from data."""
+    owner = {lb: b for b in blocks for lb in b.labels}
+    starts = [b.start for b in blocks]
+
+    def outside(pos: int) -> bool:
+        i = bisect.bisect_right(starts, pos) - 1
+        return i < 0 or pos >= blocks[i].end
+
+    bad: set[str] = set()
+    for m in _MINUS.finditer(asm):  # LLVM prints label differences as `A-B`
+        p = m.start()
+        left = _IDENT_CHARS.match(asm[max(0, p - 256):p][::-1])  # the identifier that ends at p, reversed
+        if left is None:
+            continue
+        left_name = left[0][::-1]
+        right = _IDENT.match(asm, p + 1)[0]
+        a, b = owner.get(left_name), owner.get(right)
+        if (a is None and b is None) or a is b or not outside(p):
+            continue
+        if a is not None and left_name == a.end_label and b is None:
+            continue  # .Lfunc_end<K> stays in .text: the compile unit's range
+        bad.update(blk.name for blk in (a, b) if blk is not None)
+    if comdat:
+        where, names = _sections_at(asm)
+        for m in _LOCAL_REF.finditer(asm):
+            blk = owner.get(m[0])
+            if blk is not None and outside(m.start()) and \
+                    not names[bisect.bisect_right(where, m.start()) - 1].startswith(".debug_"):
+                bad.add(blk.name)
+    return bad
+
+
+_LOCAL_REF = re.compile(r"(?<![\w.$])\.L[\w.$]+")
+_MINUS = re.compile(r"-(?=[A-Za-z_.$])")
+_IDENT_CHARS = re.compile(r"[\w.$]+")
+_IDENT = re.compile(r"[A-Za-z_.$][\w.$]*")
+
+
+def _content_key(block_text: str, block: _Block, module_locals: set[str], module_digest: str,
+                 target: str) -> str:
+    """What decides the group: the block's text with its own labels numbered, its name abstracted, and
+    `.loc` lines dropped; the module's digest joins in when it refers to a module-local symbol."""
+    ordinal = {lb: f"<L{i}>" for i, lb in enumerate(block.labels)}
+    local = False
+
+    def norm(m: re.Match) -> str:
+        nonlocal local
+        tok = m[0]
+        if tok in ordinal:
+            return ordinal[tok]
+        if tok in module_locals:
+            local = True
+        return tok
+
+    body = _TOKEN.sub(norm, _DEBUG_LINES.sub("", block_text))
+    h = hashlib.sha256(target.encode() + b"\0" + body.encode())
+    if local:
+        h.update(b"\0module\0" + module_digest.encode())
+    return h.hexdigest()[:32]
+
+
+_DEBUG_LINES = re.compile(r"^\s*\.(?:loc|file)\s[^\n]*\n", re.M)
+
+
+def rewrite(asm: str, fold: str, target: str) -> tuple[str, int]:
+    """The assembly with outlined functions moved; returns (text, number of functions moved).
+
+    `target` (triple, CPU, features, assembler) goes into COMDAT keys: the same text can assemble to other
+    bytes elsewhere (x86 padding NOPs depend on the CPU). In comdat mode, copies with equal keys inside one
+    module become one function: the others' labels are set to the kept copy's, so debug info still resolves.
+    """
+    if fold == "none" or OUTLINED_PREFIX not in asm:
+        return asm, 0
+    if not asm.endswith("\n"):
+        asm += "\n"
+    blocks = _find_blocks(asm)
+    comdat = fold == "comdat"
+    bad = _unsafe(asm, blocks, comdat) if blocks else set()
+    blocks = [b for b in blocks if b.name not in bad]
+    if not blocks:
+        return asm, 0
+    progbits = "%progbits" if target.startswith(("arm", "thumb")) else "@progbits"
+    new_end = {b.end_label: ".Ltwopass_end" + b.end_label[len(".Lfunc_end"):] for b in blocks if b.end_label}
+    rename: dict[str, str] = {}
+    if comdat:
+        module_locals = set(_LABEL.findall(asm)) - set(_GLOBAL.findall(asm))
+        digest = hashlib.sha256(asm.encode()).hexdigest()
+        for b in blocks:
+            rename[b.name] = COMDAT_PREFIX + _content_key(asm[b.start:b.end], b, module_locals, digest, target)
+
+    def own_length(m: re.Match) -> str:
+        # Only the function's own length moves with it; .Lfunc_end<K> against anything else stays in .text.
+        return f"{new_end[m[1]]}-{m[2]}" if m[1] in new_end and m[2] == m[1].replace("_end", "_begin") else m[0]
+
+    def fix_outside(text: str) -> str:
+        if new_end:
+            text = _END_DIFF.sub(own_length, text)
+        return _rename(text, rename) if rename else text
+
+    out: list[str] = []
+    kept: dict[str, _Block] = {}  # comdat signature -> the block that defines it here
+    pos = 0
+    for b in blocks:
+        out.append(fix_outside(asm[pos:b.start]))
+        pos = b.end
+        sig = rename.get(b.name)
+        if sig in kept:
+            theirs = kept[sig]
+            out += [f"\t.set\t{new_end.get(mine, mine)}, {new_end.get(other, other)}\n"
+                    for mine, other in zip(b.labels[1:], theirs.labels[1:])]
+        else:
+            if sig:
+                kept[sig] = b
+                out.append(f"\t.pushsection\t.text.{sig},\"axG\",{progbits},{sig},comdat\n"
+                           f"\t.weak\t{sig}\n\t.hidden\t{sig}\n")
+            else:
+                out.append(f"\t.pushsection\t.text.{b.name},\"ax\",{progbits}\n")
+            text = asm[b.start:b.end]
+            if b.end_label:  # its own end label is the only one in it
+                text = text.replace(b.end_label, new_end[b.end_label])
+            out.append(_rename(text, rename) if rename else text)
+            out.append("\t.popsection\n")
+        if b.end_label:
+            out.append(f"{b.end_label}:\n")
+    out.append(fix_outside(asm[pos:]))
+    return "".join(out), len(blocks)
+
+
+_END_DIFF = re.compile(r"(\.Lfunc_end\d+)-(\.Lfunc_begin\d+)(?![\w.$])")
+_STRING_OR_SYMBOL = re.compile(r'"(?:[^"\\\n]|\\.)*"|(?<![%\w.$])(?:OUTLINED_FUNCTION_|\.Lfunc_end)[\w.$]*')
+
+
+def _rename(text: str, names: dict[str, str]) -> str:
+    """Replace outlined-function names and end labels as whole tokens, never inside string literals (DWARF
+    names stay as LLVM wrote them)."""
+    return _STRING_OR_SYMBOL.sub(lambda m: names.get(m[0], m[0]), text)
