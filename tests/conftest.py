@@ -23,6 +23,24 @@ def llvm_bin_dir() -> Path | None:
     return path if (path / "llvm-cgdata").exists() else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_build_cache(tmp_path_factory):
+    """twopass builds in tests use a cache of their own (the corpus cache stays where it was: it is slow to
+    fill and keyed by its inputs)."""
+    sys.path.insert(0, str(ROOT))
+    from tools import corpus
+
+    old = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "TWOPASS_CORPUS_CACHE")}
+    os.environ["TWOPASS_CORPUS_CACHE"] = str(corpus.default_cache_dir())
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 @pytest.fixture(scope="session")
 def llvm_tool():
     """llvm_tool("llvm-cgdata", *args) -> CompletedProcess; skips the test when the test extra is absent."""

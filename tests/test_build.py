@@ -148,7 +148,7 @@ def test_bad_invocations(twopass, tmp_path):
 def test_response_files_overrides_and_verbose_worker_logs(twopass, tmp_path):
     rsp = tmp_path / "inputs.rsp"
     rsp.write_text(f"# modules\n{DATA / 'x86_64' / 'vecops.o'}\n'{DATA / 'x86_64' / 'strutil.o'}'\n")
-    proc = twopass("build", f"@{rsp}", "-o", tmp_path / "a", "-v")
+    proc = twopass("build", f"@{rsp}", "-o", tmp_path / "a", "-v", "--no-cache")
     assert proc.returncode == 0
     err = proc.stderr.decode()
     # Worker processes log through multiprocessing-logging's queue into this process's stderr.

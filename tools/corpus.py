@@ -314,8 +314,48 @@ def bitcode_key(target: str | Target, src_dir: Path, debug: bool = False, cflags
     return h.hexdigest()
 
 
+def edit_sources(edits: dict[str, Sequence[tuple[str, str]]], cache_dir: str | os.PathLike | None = None,
+                 drop: Sequence[str] = ()) -> Path:
+    """A copy of Lua's sources with ``edits`` applied ({file: [(old, new), ...]}, each ``old`` found exactly
+    once) and the files in ``drop`` removed; cached by the edits, for :func:`build_bitcode`'s ``src_dir``."""
+    cache = _cache(cache_dir)
+    src = fetch_lua(cache)
+    key = hashlib.sha256(json.dumps([sorted((k, list(map(list, v))) for k, v in edits.items()), sorted(drop)])
+                         .encode()).hexdigest()[:16]
+    out = cache / "edited" / key
+    if (out / ".complete").is_file():
+        return out
+    tmp = Path(tempfile.mkdtemp(dir=_mkdirs(cache / "edited"), prefix=".edit-"))
+    try:
+        for p in [*src.glob("*.c"), *src.glob("*.h")]:
+            if p.name in drop:
+                continue
+            text = p.read_text(encoding="latin-1")
+            for old, new in edits.get(p.name, ()):
+                if text.count(old) != 1:
+                    raise CorpusError(f"edit of {p.name}: {old!r} occurs {text.count(old)} times, not once")
+                text = text.replace(old, new)
+            (tmp / p.name).write_text(text, encoding="latin-1")
+        missing = set(edits) - {p.name for p in tmp.iterdir()}
+        if missing:
+            raise CorpusError(f"no such Lua sources to edit: {sorted(missing)}")
+        (tmp / ".complete").write_text("")
+        if out.exists():
+            shutil.rmtree(out)
+        _publish_dir(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _mkdirs(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def build_bitcode(target: str | Target, cache_dir: str | os.PathLike | None = None,
-                  debug: bool = False, jobs: int | None = None, cflags: Sequence[str] = ()) -> list[Path]:
+                  debug: bool = False, jobs: int | None = None, cflags: Sequence[str] = (),
+                  src_dir: Path | None = None) -> list[Path]:
     """ThinLTO bitcode of every Lua translation unit for ``target`` ("x86_64" or "aarch64").
 
     Cached by :func:`bitcode_key`: a repeated call only hashes the sources.  The objects are checked to
@@ -326,7 +366,7 @@ def build_bitcode(target: str | Target, cache_dir: str | os.PathLike | None = No
     cflags = list(cflags)
     t = _target(target)
     cache = _cache(cache_dir)
-    src_dir = fetch_lua(cache)
+    src_dir = src_dir or fetch_lua(cache)
     srcs = lua_sources(src_dir)
     key = bitcode_key(t, src_dir, debug, cflags)
     out_dir = cache / "bitcode" / f"{t.name}{'-g' if debug else ''}-{key[:16]}"

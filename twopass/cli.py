@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -54,9 +55,35 @@ def _run_cgdata(args) -> int:
 
 def _build_parser(sub) -> None:
     p = sub.add_parser("build", help="codegen LLVM modules in two rounds with global outlining and merging")
+    p.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR")
+    _build_options(p)
+    p.add_argument("--cgdata-out", metavar="FILE", help="also write the merged global codegen data (writer build)")
+    p.add_argument("--cgdata-format", choices=("binary", "text"), default="binary",
+                   help="format of --cgdata-out (default: indexed binary)")
+    p.add_argument("--manifest", metavar="FILE", help="write a sorted manifest: sha256 of every output and of "
+                                                      "the merged data (compare with verify-determinism --against)")
+    p.add_argument("--report", metavar="FILE.json", help="write per-module timings, sizes and counts")
+    p.add_argument("--save-temps", metavar="DIR",
+                   help="also keep round one's optimized IR and scratch objects, and the merged data, in DIR")
+    _cache_options(p)
+    p.add_argument("--no-cache", dest="cache", action="store_false", help="neither read nor write the cache")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+
+
+def _verify_parser(sub) -> None:
+    p = sub.add_parser("verify-determinism", help="build several ways and compare every output byte for byte")
+    _build_options(p)
+    p.add_argument("--against", metavar="MANIFEST", help="also compare with a manifest stored earlier")
+    m = sub.add_parser("manifest", help="compare two build manifests").add_subparsers(
+        dest="action", required=True, metavar="ACTION").add_parser("diff", help="list what differs")
+    m.add_argument("manifests", nargs=2, metavar="MANIFEST")
+
+
+def _build_options(p) -> None:
+    """What changes the bytes of a build: shared by `build` and `verify-determinism`."""
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="bitcode (.bc, bitcode .o), textual IR (.ll), directories, @response files")
-    p.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR")
     p.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, metavar="LEVEL",
                    help="IR optimization and codegen level, 0-3 (default 2); -O0 only runs codegen")
     p.add_argument("--outliner", choices=("never", "local", "global"), default="global",
@@ -76,36 +103,81 @@ def _build_parser(sub) -> None:
                         "(e.g. 'python -m ziglang cc -target aarch64-linux-musl -c')")
     p.add_argument("-mllvm", dest="mllvm", action="append", default=[], metavar="OPTION",
                    help="an extra LLVM option for both rounds' workers")
+    p.add_argument("--cgdata-in", metavar="FILE",
+                   help="reader build: one round that uses this codegen data (from a writer build or llvm-cgdata)")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     p.add_argument("-k", "--keep-going", action="store_true", help="build the other modules after a failure")
-    p.add_argument("--report", metavar="FILE.json", help="write per-module timings, sizes and counts")
-    p.add_argument("--save-temps", metavar="DIR",
-                   help="also keep round one's optimized IR and scratch objects, and the merged data, in DIR")
-    p.add_argument("-v", "--verbose", action="count", default=0)
-    p.add_argument("-q", "--quiet", action="store_true")
+
+
+def _cache_options(p) -> None:
+    p.add_argument("--cache-dir", metavar="DIR", help="the cache (default: $XDG_CACHE_HOME/twopass)")
+    p.add_argument("--cache-policy", default="", metavar="POLICY",
+                   help="pruning in LLVM's syntax, applied after each build: prune_interval=20m:prune_after=168h:"
+                        "cache_size=75%%:cache_size_bytes=1g:cache_size_files=1000000")
+
+
+def _cache_parser(sub) -> None:
+    p = sub.add_parser("cache", help="show, prune or clear the build cache")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in (("stats", "entries and bytes per stream"), ("prune", "apply --cache-policy now"),
+                       ("clear", "remove every entry")):
+        _cache_options(actions.add_parser(name, help=text))
+
+
+def _run_cache(args) -> int:
+    from . import cache
+
+    store = cache.Cache(args.cache_dir or cache.default_dir())
+    policy = cache.parse_policy(args.cache_policy)
+    if args.action == "stats":
+        stats = store.stats()
+        for stream in cache.STREAMS:
+            s = stats[stream]
+            print(f"{stream:8} {s['files']:8} entries {s['bytes']:14} bytes")
+        print(f"{'total':8} {stats['total']['files']:8} entries {stats['total']['bytes']:14} bytes")
+    elif args.action == "prune":
+        done = store.prune(policy, force=True)
+        print(f"removed {done['removed_files']} entries ({done['removed_bytes']} bytes); kept "
+              f"{done['kept_files']} ({done['kept_bytes']} bytes)")
+    else:
+        print(f"removed {store.clear()} entries")
+    return 0
 
 
 def _run_build(args) -> int:
-    from . import execute, report
+    from . import cache, determinism, execute, globaldata, report
+    from .cgdata.files import write_atomic
     from .plan import BuildOptions, make_plan
     from .layout import Layout
     from .workers import TargetOverrides
 
     if args.jobs < 1:
         raise TwopassError("", "--jobs must be at least 1")
+    if args.cgdata_in and args.outliner != "global":
+        raise TwopassError("--cgdata-in", "a reader build needs the global outliner (--outliner global)")
+    if args.cgdata_out and (args.outliner != "global" or args.cgdata_in):
+        raise TwopassError("--cgdata-out", "only a build that generates codegen data (--outliner global, "
+                                           "no --cgdata-in) can write it")
     options = BuildOptions(opt_level=args.opt_level, outliner=args.outliner, rounds=args.rounds,
                            merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
                            overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model),
                            layout=Layout(args.fold_outlined, tuple(shlex.split(args.assembler))
                                          if args.assembler else None))
+    policy = cache.parse_policy(args.cache_policy)
+    store = cache.Cache(args.cache_dir or cache.default_dir()) if args.cache else None
     start = time.perf_counter()
     plan = make_plan(args.inputs, options)
+    reader = None
+    if args.cgdata_in:
+        reader = globaldata.load_for_reader(args.cgdata_in, plan.triple)
+        plan.options = options = dataclasses.replace(options, cgdata_in=os.path.abspath(args.cgdata_in),
+                                                     cgdata_in_digest=reader.digest)
     planning = time.perf_counter() - start
     handler = _worker_logging(args)
     try:
         result = execute.run(plan, args.output_dir, args.jobs, keep_going=args.keep_going,
                              progress=report.Progress(enabled=None if not args.quiet else False),
-                             log_queue=handler.queue, save_temps=args.save_temps)
+                             log_queue=handler.queue, save_temps=args.save_temps, store=store)
     except execute.BuildFailed as e:
         if args.report and e.result is not None:
             report.write_report(report.build_report(e.result, args.jobs), args.report)
@@ -114,7 +186,20 @@ def _run_build(args) -> int:
         logging.getLogger().removeHandler(handler)
         handler.close()
     result.phases = {"plan": planning, **result.phases}
+    if store is not None:
+        store.prune(policy)
     rep = report.build_report(result, args.jobs)
+    used = reader.data if reader is not None else result.merged_data if options.two_rounds else None
+    if used is not None:
+        final = [result.final(m) for m in plan.modules if result.final(m) is not None]
+        rep["cgdata_used"] = globaldata.usage(used, {h for r in final for h in r.content_hashes},
+                                              sum(r.merged for r in final))
+    if args.cgdata_out:
+        globaldata.write_for_readers(args.cgdata_out, result.merged_data, args.cgdata_format, plan.triple)
+    if args.manifest:
+        outputs = {m.output: result.final(m).obj for m in plan.modules}
+        write_atomic(args.manifest, determinism.dump_manifest(
+            determinism.manifest(outputs, result.merged if options.generates_cgdata else None)))
     if args.report:
         report.write_report(rep, args.report)
     if not args.quiet:
@@ -142,18 +227,42 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"twopass {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _build_parser(sub)
+    _verify_parser(sub)
     _cgdata_parser(sub)
+    _cache_parser(sub)
     return parser
 
 
-_COMMANDS = {"build": _run_build, "cgdata": _run_cgdata}
+def _run_verify(args) -> int:
+    from . import determinism
+
+    problems = determinism.verify(args, args.raw_argv[1:])
+    for p in problems:
+        print(f"error: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _run_manifest(args) -> int:
+    from . import determinism
+
+    a, b = (determinism.load_manifest(p) for p in args.manifests)
+    problems = determinism.diff_manifests(a, b, args.manifests[0], args.manifests[1])
+    for p in problems:
+        print(str(p))
+    return 1 if problems else 0
+
+
+_COMMANDS = {"build": _run_build, "verify-determinism": _run_verify, "manifest": _run_manifest,
+             "cgdata": _run_cgdata, "cache": _run_cache}
 
 
 def main(argv: list[str] | None = None) -> int:
     # LLVM is not fork-safe once initialized; the forkserver also makes multiprocessing's queues agree.
     multiprocessing.set_start_method("forkserver", force=True)
     multiprocessing.set_forkserver_preload(["twopass.workers"])  # each worker then skips importing llvmlite
-    args = make_parser().parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = make_parser().parse_args(raw)
+    args.raw_argv = raw
     try:
         return _COMMANDS[args.command](args)
     except TwopassError as e:

@@ -7,21 +7,40 @@ succeeded (or, with keep_going, every module that did), each to a temporary name
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 
 from . import cgdata, llvm, workers
+from .cache import Cache
 from .errors import TwopassError
-from .plan import ModuleInput, Plan
+from .plan import ModuleInput, Plan, module_keys
 from .pool import Pool
 from .report import Progress
+
+log = logging.getLogger("twopass.build")
 
 @dataclass
 class Failure:
     module: str
     message: str
+
+
+@dataclass
+class CacheStats:
+    """Hits and misses per round and stream, LLVM seconds the hits saved, and why round two missed."""
+
+    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    seconds_saved: float = 0.0
+    round_two_misses: dict[str, int] = field(default_factory=dict)
+
+    def count(self, round_name: str, stream: str, hit: bool) -> None:
+        c = self.counts.setdefault(round_name, {}).setdefault(stream, {"hits": 0, "misses": 0})
+        c["hits" if hit else "misses"] += 1
 
 
 @dataclass
@@ -33,26 +52,105 @@ class BuildResult:
     merged_data: cgdata.CodeGenData | None = None
     failures: list[Failure] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
+    cache: CacheStats | None = None
 
     def final(self, module: ModuleInput) -> workers.Result | None:
         results = self.round_two if self.plan.options.two_rounds else self.round_one
         return results.get(module.output)
 
 
+class _Artefacts:
+    """The build's view of the cache: which entry each module's round needs, and what a hit saves."""
+
+    def __init__(self, store: Cache | None, plan: Plan, need_ir: bool):
+        self.store, self.opts, self.need_ir = store, plan.options, need_ir
+        self.stats = CacheStats()
+        self.keys = {m.output: module_keys(m, plan.options, llvm.versions()) for m in plan.modules}
+        self.last_cgdata: dict[str, str | None] = {}
+
+    def _get(self, stream: str, key: str) -> bytes | None:
+        return None if self.store is None else self.store.get(stream, key)
+
+    def _entry(self, round_name: str, stream: str, key: str, ir: bytes = b"") -> tuple[workers.Result | None, dict]:
+        data = self._get(stream, key)
+        result, fields = None, {}
+        if data is not None:
+            try:
+                result, fields = workers.Result.from_entry(data, ir)
+            except ValueError as e:
+                log.warning("cache entry %s/%s ignored: %s", stream, key, e)
+        self.stats.count(round_name, stream, result is not None)
+        return result, fields
+
+    def round_one(self, m: ModuleInput) -> workers.Result | None:
+        """A module's round one from the cache: its IR when anything needs it, and its object."""
+        if self.store is None:
+            return None
+        k = self.keys[m.output]
+        ir = b""
+        if self.need_ir:
+            ir = self._get("ir", k.ir) or b""
+            self.stats.count("round 1", "ir", bool(ir))
+        stream = "scratch" if self.opts.two_rounds else "object"
+        result, fields = self._entry("round 1", stream, k.round_one, ir)
+        self.last_cgdata[m.output] = fields.get("last_cgdata")
+        if result is None or (self.need_ir and not ir):
+            return None
+        self.stats.seconds_saved += result.seconds
+        return result
+
+    def save_round_one(self, m: ModuleInput, r: workers.Result) -> None:
+        if self.store is not None:
+            k = self.keys[m.output]
+            self.store.put("ir", k.ir, r.ir)
+            self.store.put("scratch" if self.opts.two_rounds else "object", k.round_one, r.to_entry())
+
+    def round_two(self, m: ModuleInput, r1: workers.Result, cgdata_digest: str) -> workers.Result | None:
+        if self.store is None:
+            return None
+        result, _ = self._entry("round 2", "object", self.keys[m.output].round_two(self.opts, cgdata_digest))
+        if result is not None:
+            self.stats.seconds_saved += result.seconds
+            return result
+        last = self.last_cgdata.get(m.output)
+        why = ("its round one ran" if not r1.cached else
+               "merged codegen data changed" if last is not None and last != cgdata_digest else
+               "object not in the cache")
+        self.stats.round_two_misses[why] = self.stats.round_two_misses.get(why, 0) + 1
+        return None
+
+    def save_round_two(self, m: ModuleInput, r1: workers.Result, r2: workers.Result, cgdata_digest: str) -> None:
+        if self.store is not None:
+            k = self.keys[m.output]
+            self.store.put("object", k.round_two(self.opts, cgdata_digest), r2.to_entry())
+            if self.last_cgdata.get(m.output) != cgdata_digest:  # remembered to explain the next miss
+                self.store.put("scratch", k.round_one, r1.to_entry({"last_cgdata": cgdata_digest}))
+
+
 def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: Progress | None = None,
-        log_queue=None, save_temps: str | None = None) -> BuildResult:
+        log_queue=None, save_temps: str | None = None, store: Cache | None = None) -> BuildResult:
     progress = progress or Progress(enabled=False)
     _check_outdir(outdir)
     result = BuildResult(plan)
     opts = plan.options
     by_name = {m.output: m for m in plan.modules}
+    cache = _Artefacts(store, plan, need_ir=opts.two_rounds or save_temps is not None)
+    result.cache = cache.stats if store is not None else None
 
-    def run_round(name: str, func, options, make_job, modules) -> dict[str, workers.Result]:
+    def run_round(name: str, func, options, make_job, modules, cached) -> dict[str, workers.Result]:
         start = time.perf_counter()
         done: dict[str, workers.Result] = {}
         progress.start(name, len(modules))
+        todo = []
+        for m in modules:
+            hit = cached(m)
+            if hit is None:
+                todo.append(m)
+            else:
+                done[m.output] = hit
+                progress.advance(m.path)
         # Largest modules first: the last job to finish then is a small one, so both rounds end together.
-        order = sorted(modules, key=lambda m: -len(m.data))
+        order = sorted(todo, key=lambda m: -len(m.data))
         with Pool(jobs, func, llvm.init, (options,), log_queue) as pool:
             for outcome in pool.run(((m.output, make_job(m)) for m in order), stop_on_failure=not keep_going):
                 progress.advance(by_name[outcome.key].path)
@@ -68,30 +166,37 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
             raise BuildFailed(result.failures)
         return done
 
-    result.round_one = run_round("round 1", workers.round_one, opts.llvm_options(1),
-                                 lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides,
-                                                               opts.final_layout(1)),
-                                 plan.modules)
-    if opts.two_rounds:
+    with tempfile.TemporaryDirectory(prefix="twopass-") as tmp:
+        reader_data = None
+        if opts.cgdata_in is not None:  # a private copy: the data LLVM reads is the data the keys hashed
+            reader_data = os.path.join(tmp, "in.cgdata")
+            shutil.copyfile(opts.cgdata_in, reader_data)
+        result.round_one = run_round("round 1", workers.round_one, opts.llvm_options(1, reader_data),
+                                     lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides,
+                                                                   opts.final_layout(1)),
+                                     plan.modules, cache.round_one)
+        for m in plan.modules:
+            r1 = result.round_one.get(m.output)
+            if r1 is not None and not r1.cached:
+                cache.save_round_one(m, r1)
         survivors = [m for m in plan.modules if m.output in result.round_one]
-        start = time.perf_counter()
-        merger = cgdata.Merger()
-        for m in survivors:
-            for kind, data in result.round_one[m.output].payloads:
-                merger.add_payload(kind, data, m.path)
-        result.merged_data = merger.result()
-        result.merged = cgdata.dump(result.merged_data)
-        result.phases["merge"] = time.perf_counter() - start
-        with tempfile.TemporaryDirectory(prefix="twopass-") as tmp:
+        if opts.generates_cgdata:
+            _merge(result, survivors)
+        if opts.two_rounds:
+            digest = hashlib.sha256(result.merged).hexdigest()
             merged_path = os.path.join(tmp, "merged.cgdata")
             with open(merged_path, "wb") as f:
                 f.write(result.merged)
-            ir = {m.output: result.round_one[m.output] for m in survivors}
+            r1 = {m.output: result.round_one[m.output] for m in survivors}
             result.round_two = run_round(
                 "round 2", workers.round_two, opts.llvm_options(2, merged_path),
-                lambda m: workers.RoundTwoJob(m.path, ir[m.output].ir, ir[m.output].target, opts.opt_level,
+                lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
                                               opts.final_layout(2)),
-                survivors)
+                survivors, lambda m: cache.round_two(m, r1[m.output], digest))
+            for m in survivors:
+                r2 = result.round_two.get(m.output)
+                if r2 is not None and not r2.cached:
+                    cache.save_round_two(m, r1[m.output], r2, digest)
     start = time.perf_counter()
     _write_outputs(result, outdir)
     if save_temps:
@@ -100,6 +205,18 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
     if result.failures:
         raise BuildFailed(result.failures, result)
     return result
+
+
+def _merge(result: BuildResult, modules: list[ModuleInput]) -> None:
+    """Every module's payloads into one indexed .cgdata (in module order; the result does not depend on it)."""
+    start = time.perf_counter()
+    merger = cgdata.Merger()
+    for m in modules:
+        for kind, data in result.round_one[m.output].payloads:
+            merger.add_payload(kind, data, m.path)
+    result.merged_data = merger.result()
+    result.merged = cgdata.dump(result.merged_data)
+    result.phases["merge"] = time.perf_counter() - start
 
 
 class BuildFailed(TwopassError):

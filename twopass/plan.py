@@ -7,13 +7,14 @@ modules, mixed target triples, name clashes) are reported before any work is don
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from . import bitcode
+from . import __version__, bitcode
 from .errors import InputError, TwopassError
 from .layout import Layout, check_target
 from .workers import TargetOverrides
@@ -43,10 +44,17 @@ class BuildOptions:
     overrides: TargetOverrides = field(default_factory=TargetOverrides)
     extra_llvm: tuple[str, ...] = ()
     layout: Layout = field(default_factory=Layout)
+    cgdata_in: str | None = None      # reader build: one round that uses this data
+    cgdata_in_digest: str = ""        # its contents' sha256: the cache key must not trust a path
 
     @property
     def two_rounds(self) -> bool:
-        return self.outliner == "global" and self.rounds == 2
+        return self.outliner == "global" and self.rounds == 2 and self.cgdata_in is None
+
+    @property
+    def generates_cgdata(self) -> bool:
+        """Round one writes codegen-data payloads (a writer or two-round build)."""
+        return self.outliner == "global" and self.cgdata_in is None
 
     def final_layout(self, round_: int) -> Layout | None:
         """The layout a round's objects get: only final objects, and only when there can be outlined code."""
@@ -58,7 +66,9 @@ class BuildOptions:
         opts = ["-enable-machine-outliner=never" if self.outliner == "never" else "-enable-machine-outliner"]
         if self.merge_functions:
             opts.append("-enable-global-merge-func")
-        if self.outliner == "global":
+        if self.cgdata_in is not None:
+            opts.append(f"-codegen-data-use-path={cgdata_path or self.cgdata_in}")
+        elif self.outliner == "global":
             opts.append("-codegen-data-generate" if round_ == 1 else f"-codegen-data-use-path={cgdata_path}")
         return (*opts, *self.extra_llvm)
 
@@ -71,6 +81,54 @@ class Plan:
     @property
     def triple(self) -> str:
         return self.modules[0].triple
+
+
+# -- cache keys: the one place that says what an artefact depends on -------------------------------------------
+#
+# base(m)        = twopass, llvmlite and LLVM versions; the input module's bytes; -O level; CPU / features /
+#                  relocation-model overrides; every LLVM option round one's workers set (outliner mode,
+#                  function merging, codegen-data generation, each -mllvm option); for a reader build, the
+#                  sha256 of the --cgdata-in file's contents (never its path).
+# ir(m)          = H("ir", base)                        stream "ir": the optimized IR
+# round_one(m)   = H("round1", base, final layout)      stream "scratch" (two rounds) or "object" (one round);
+#                                                       the layout (fold mode, assembler) only when round
+#                                                       one's object is the final one
+# round_two(m)   = H("round2", base, sha256 of the merged codegen data, round two's LLVM options without the
+#                    data file's path, final layout)    stream "object"
+# The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
+
+_KEY_FORMAT = 1
+
+
+def _digest(fields: dict) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _layout_fields(layout: Layout | None) -> list | None:
+    return None if layout is None else [layout.fold, list(layout.assembler or ())]
+
+
+@dataclass(frozen=True)
+class ModuleKeys:
+    ir: str
+    round_one: str
+    base: str
+
+    def round_two(self, options: BuildOptions, cgdata_digest: str) -> str:
+        return _digest({"round": 2, "base": self.base, "cgdata": cgdata_digest,
+                        "llvm": list(options.llvm_options(2, "<merged>")),
+                        "layout": _layout_fields(options.final_layout(2))})
+
+
+def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, str]) -> ModuleKeys:
+    o = options.overrides
+    base = _digest({"format": _KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest,
+                    "opt_level": options.opt_level, "cpu": o.cpu, "features": o.features, "reloc": o.reloc,
+                    "llvm": list(options.llvm_options(1, "<cgdata-in>")), "cgdata_in": options.cgdata_in_digest})
+    return ModuleKeys(ir=_digest({"stream": "ir", "base": base}),
+                      round_one=_digest({"round": 1, "base": base, "two_rounds": options.two_rounds,
+                                         "layout": _layout_fields(options.final_layout(1))}),
+                      base=base)
 
 
 def expand_inputs(args: list[str], _depth: int = 0) -> list[str]:
@@ -168,7 +226,7 @@ def make_plan(args: list[str], options: BuildOptions) -> Plan:
         modules.append(ModuleInput(p, names[p], data, _triple(data, p)))
     first = modules[0]
     for m in modules[1:]:
-        if _triple_key(m.triple) != _triple_key(first.triple):
+        if triple_key(m.triple) != triple_key(first.triple):
             raise TwopassError("", f"mixed target triples: {first.path} is {first.triple or '(none)'}, "
                                    f"{m.path} is {m.triple or '(none)'}")
     if options.final_layout(2 if options.two_rounds else 1) is not None:
@@ -176,7 +234,7 @@ def make_plan(args: list[str], options: BuildOptions) -> Plan:
     return Plan(modules, options)
 
 
-def _triple_key(triple: str) -> tuple[str, ...]:
+def triple_key(triple: str) -> tuple[str, ...]:
     """What must agree across modules: architecture, OS and environment, not their versions
     (zig writes x86_64-unknown-linux5.10.0-gnu2.31.0; lld links that with x86_64-unknown-linux-gnu)."""
     arch, *rest = triple.split("-")

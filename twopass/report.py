@@ -52,11 +52,11 @@ def _module_entry(result: "BuildResult", m) -> dict:
                            "payload_bytes": {k: sum(len(d) for kk, d in r1.payloads if kk == k)
                                              for k in ("outline", "merge")},
                            "outlined_functions": r1.outlined, "merged_functions": r1.merged,
-                           "moved_functions": r1.moved}
+                           "moved_functions": r1.moved, "cached": r1.cached}
     if r2 is not None:
         entry["round2"] = {"seconds": {k: round(v, 4) for k, v in r2.timings.items()},
                            "object_bytes": len(r2.obj), "outlined_functions": r2.outlined,
-                           "merged_functions": r2.merged, "moved_functions": r2.moved}
+                           "merged_functions": r2.merged, "moved_functions": r2.moved, "cached": r2.cached}
     return entry
 
 
@@ -82,6 +82,10 @@ def build_report(result: "BuildResult", jobs: int) -> dict:
         "modules": [_module_entry(result, m) for m in result.plan.modules],
         "failures": [{"module": f.module, "error": f.message} for f in result.failures],
     }
+    if result.cache is not None:
+        c = result.cache
+        report["cache"] = {"streams": c.counts, "llvm_seconds_saved": round(c.seconds_saved, 4),
+                           "round2_misses_because": dict(sorted(c.round_two_misses.items()))}
     if result.merged_data is not None:
         d = result.merged_data
         report["merged_cgdata"] = {
@@ -105,6 +109,15 @@ def summary(report: dict) -> str:
     size = sum(f.get("object_bytes", 0) for f in final)
     outlined = sum(f.get("outlined_functions", 0) for f in final)
     phases = ", ".join(f"{k} {v:.2f}s" for k, v in report["phases_seconds"].items())
-    return (f"built {len(mods) - len(report['failures'])}/{len(mods)} modules ({report['triple']}, "
+    line = (f"built {len(mods) - len(report['failures'])}/{len(mods)} modules ({report['triple']}, "
             f"outliner {report['options']['outliner']}): {size} bytes of objects, {outlined} outlined "
             f"functions; {phases}")
+    cache = report.get("cache")
+    if cache:
+        hits = sum(c["hits"] for streams in cache["streams"].values() for c in streams.values())
+        total = hits + sum(c["misses"] for streams in cache["streams"].values() for c in streams.values())
+        line += f"\ncache: {hits}/{total} hits, {cache['llvm_seconds_saved']:.2f}s of LLVM work saved"
+        if cache["round2_misses_because"]:
+            line += "; round 2 reran: " + ", ".join(f"{n} because {why}" for why, n in
+                                                    cache["round2_misses_because"].items())
+    return line

@@ -8,14 +8,18 @@ process whose LLVM options point at the merged data. Both return bytes; the pare
 from __future__ import annotations
 
 import logging
+import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+
+import msgpack
 
 from . import layout as layout_
 from . import llvm
 from .cgdata import sections
 
 log = logging.getLogger("twopass.worker")
+_CONTENT = re.compile(r"^OUTLINED_FUNCTION_[\w]*\.content\.(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,32 @@ class Result:
     outlined: int = 0
     merged: int = 0
     moved: int = 0  # outlined functions given their own section
+    content_hashes: list[int] = field(default_factory=list)  # of `.content.<hash>` outlined functions
+    cached: bool = False
+    cached_seconds: float = 0.0  # what producing a cached result took, as recorded in its entry
+
+    @property
+    def seconds(self) -> float:
+        return self.cached_seconds if self.cached else sum(self.timings.values())
+
+    def to_entry(self, extra: dict | None = None) -> bytes:
+        """A cache entry: everything but the IR (its own stream) and the timings (only their sum)."""
+        return msgpack.packb({"obj": self.obj, "target": list(astuple(self.target)), "outlined": self.outlined,
+                              "content_hashes": self.content_hashes,
+                              "payloads": [[k, d] for k, d in self.payloads], "merged": self.merged,
+                              "moved": self.moved, "seconds": self.seconds, **(extra or {})})
+
+    @classmethod
+    def from_entry(cls, data: bytes, ir: bytes = b"") -> tuple["Result", dict]:
+        """The result and the entry's other fields; ValueError when the entry is not one of ours."""
+        try:
+            e = msgpack.unpackb(data)
+            return cls(obj=e["obj"], target=llvm.TargetInfo(*e["target"]), ir=ir, outlined=e["outlined"],
+                       payloads=[(k, d) for k, d in e["payloads"]], merged=e["merged"], moved=e["moved"],
+                       content_hashes=list(e["content_hashes"]),
+                       cached=True, cached_seconds=float(e["seconds"])), e
+        except (ValueError, KeyError, TypeError, msgpack.UnpackException) as err:
+            raise ValueError(f"not a twopass cache entry: {err}") from None
 
 
 class _Clock:
@@ -102,6 +132,7 @@ def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: lay
     clock.lap("io")
     result = Result(obj=obj, payloads=payloads, timings=clock.timings,
                     outlined=sum(n.startswith("OUTLINED_FUNCTION") for n in names),
+                    content_hashes=sorted({int(m[1]) for n in names if (m := _CONTENT.search(n))}),
                     merged=sum(n.endswith(".Tgm") for n in names), moved=moved, **result_fields)
     log.info("%s: %s; %d bytes, %d outlined, %d merged functions", name,
              ", ".join(f"{k} {v:.3f}s" for k, v in clock.timings.items()), len(obj), result.outlined, result.merged)

@@ -7,7 +7,16 @@ and YAML are in `records` and `text`.
 
 from __future__ import annotations
 
+import struct
 from typing import Iterable, Sequence
+
+import xxhash
+
+
+def stable_hash_combine(hashes: Sequence[int]) -> int:
+    """LLVM's stable_hash_combine: XXH3-64 of the hashes' little-endian bytes. The outliner names a function
+    `.content.<this of its sequence>`, which is how a build can tell which sequences of the data it used."""
+    return xxhash.xxh3_64_intdigest(struct.pack(f"<{len(hashes)}Q", *hashes))
 
 
 class HashNode:
@@ -47,6 +56,16 @@ class OutlinedHashTree:
                 if dst_child is None:
                     dst_child = dst.successors[h] = HashNode(h)
                 work.append((dst_child, src_child))
+
+    def terminal_sequence_hashes(self) -> set[int]:
+        """stable_hash_combine of every sequence that ends at a terminal node."""
+        found, work = set(), [(self.root, ())]
+        while work:
+            node, path = work.pop()
+            if node.terminals is not None and path:
+                found.add(stable_hash_combine(path))
+            work.extend((child, (*path, h)) for h, child in node.successors.items())
+        return found
 
     def find(self, sequence: Sequence[int]) -> int:
         node = self.root

@@ -1,0 +1,187 @@
+"""Output determinism: manifests of a build, and comparisons that name what differs and where.
+
+Users compare builds, cache them remotely and bisect them, so the same inputs must give the same bytes. A
+manifest (`build --manifest`) pins a build: each output's sha256 and the merged codegen data's. When two builds
+disagree, the first differing byte is named by module, section and offset, which is what one needs to start
+looking (a timestamp in `.comment`, a path in `.debug_str`, a reordered `.text`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from .errors import InputError
+
+MANIFEST_FORMAT = 1
+
+
+def manifest(outputs: dict[str, bytes], cgdata: bytes | None) -> dict:
+    return {"format": MANIFEST_FORMAT,
+            "objects": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(outputs.items())},
+            "cgdata": None if cgdata is None else hashlib.sha256(cgdata).hexdigest()}
+
+
+def dump_manifest(m: dict) -> bytes:
+    return (json.dumps(m, indent=2, sort_keys=True) + "\n").encode()
+
+
+def load_manifest(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            m = json.loads(f.read())
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    except ValueError as e:
+        raise InputError(path, f"not a twopass manifest: {e}") from None
+    if not isinstance(m, dict) or m.get("format") != MANIFEST_FORMAT or not isinstance(m.get("objects"), dict):
+        raise InputError(path, f"not a twopass manifest (format {MANIFEST_FORMAT})")
+    return m
+
+
+@dataclass(frozen=True)
+class Difference:
+    module: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.module}: {self.what}"
+
+
+def diff_manifests(a: dict, b: dict, a_name: str = "A", b_name: str = "B") -> list[Difference]:
+    out = []
+    for name in sorted(set(a["objects"]) | set(b["objects"])):
+        ha, hb = a["objects"].get(name), b["objects"].get(name)
+        if ha is None or hb is None:
+            out.append(Difference(name, f"only in {a_name if hb is None else b_name}"))
+        elif ha != hb:
+            out.append(Difference(name, f"sha256 {ha[:16]}... in {a_name}, {hb[:16]}... in {b_name}"))
+    if a.get("cgdata") != b.get("cgdata"):
+        out.append(Difference("merged codegen data", f"sha256 {a.get('cgdata')} in {a_name}, "
+                                                     f"{b.get('cgdata')} in {b_name}"))
+    return out
+
+
+def read_outputs(outdir: str) -> dict[str, bytes]:
+    """Every object under a build's output directory, by relative path."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(outdir):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(".o"):
+                path = os.path.join(dirpath, name)
+                with open(path, "rb") as f:
+                    found[os.path.relpath(path, outdir).replace(os.sep, "/")] = f.read()
+    return found
+
+
+def diff_outputs(a: dict[str, bytes], b: dict[str, bytes], a_name: str, b_name: str) -> list[Difference]:
+    out = []
+    for name in sorted(set(a) | set(b)):
+        if name not in a or name not in b:
+            out.append(Difference(name, f"only in the {a_name if name not in b else b_name} build"))
+        elif a[name] != b[name]:
+            out.append(Difference(name, f"{a_name} and {b_name} builds differ: {first_difference(a[name], b[name])}"))
+    return out
+
+
+def first_difference(a: bytes, b: bytes) -> str:
+    """Where two objects first differ: the section and the offset inside it (ELF), else the file offset."""
+    n = min(len(a), len(b))
+    at = next((i for i in range(n) if a[i] != b[i]), n)
+    if at == n:
+        return f"sizes {len(a)} and {len(b)} (one is a prefix of the other)"
+    for name, start, size in _elf_sections(a):
+        if start <= at < start + size:
+            return f"section {name} at offset {at - start:#x} (file offset {at:#x})"
+    return f"file offset {at:#x} (outside any section's contents)"
+
+
+def _elf_sections(data: bytes) -> list[tuple[str, int, int]]:
+    """(name, file offset, size) of each ELF section with contents; [] for anything that is not ELF."""
+    try:
+        if data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] != 1:
+            return []
+        wide = data[4] == 2
+        shoff = struct.unpack_from("<Q" if wide else "<I", data, 0x28 if wide else 0x20)[0]
+        shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A if wide else 0x2E)
+        fmt = "<IIQQQQ" if wide else "<IIIIII"
+        heads = [struct.unpack_from(fmt, data, shoff + i * shentsize) for i in range(shnum)]
+        names_off = heads[shstrndx][4]
+        out = []
+        for name, typ, _flags, _addr, off, size in heads:
+            if typ != 8 and size:  # SHT_NOBITS has no bytes in the file
+                end = data.index(b"\0", names_off + name)
+                out.append((data[names_off + name:end].decode("utf-8", "replace"), off, size))
+        return out
+    except (struct.error, IndexError, ValueError):
+        return []
+
+
+# -- verify-determinism: the same inputs built several ways ------------------------------------------------
+
+def _strip(tokens: list[str], inputs: list[str]) -> list[str]:
+    """The build options among verify-determinism's arguments: no inputs, no --against, no --jobs."""
+    left, rest, skip = list(inputs), [], False
+    for tok in tokens:
+        if skip:
+            skip = False
+        elif tok in ("--against", "-j", "--jobs"):
+            skip = True
+        elif tok.startswith(("--against=", "--jobs=")) or (tok.startswith("-j") and tok[2:].isdigit()):
+            pass
+        elif tok in left:
+            left.remove(tok)
+        else:
+            rest.append(tok)
+    return rest
+
+
+def verify(args, tokens: list[str]) -> list[Difference]:
+    """Build the inputs five ways (cold cache; warm cache; one job; reversed inputs; another working
+    directory, temporary directory and output path) and compare every output with the first build's."""
+    from .plan import expand_inputs
+
+    inputs = [os.path.abspath(p) for p in expand_inputs(args.inputs)]
+    options = _strip(tokens, args.inputs)
+    jobs = str(max(2, args.jobs))
+    root = tempfile.mkdtemp(prefix="twopass-verify-")
+    try:
+        cache = os.path.join(root, "cache")
+        variants = {"reference": (inputs, ["--cache-dir", cache, "-j", jobs], "w1"),
+                    "warm-cache": (inputs, ["--cache-dir", cache, "-j", jobs], "w1"),
+                    "jobs-1": (inputs, ["--no-cache", "-j", "1"], "w1"),
+                    "reversed-inputs": (inputs[::-1], ["--no-cache", "-j", jobs], "w1"),
+                    "elsewhere": (inputs, ["--no-cache", "-j", jobs], "w2/deeper/still")}
+        built: dict[str, tuple[dict[str, bytes], dict]] = {}
+        problems: list[Difference] = []
+        for name, (ins, extra, where) in variants.items():
+            cwd, tmp = os.path.join(root, where), os.path.join(root, where, "tmp")
+            os.makedirs(tmp, exist_ok=True)
+            out, man = os.path.join(cwd, f"out-{name}"), os.path.join(cwd, f"{name}.manifest")
+            proc = subprocess.run([sys.executable, "-m", "twopass", "build", *ins, *options, *extra, "-q",
+                                   "-o", out, "--manifest", man], cwd=cwd, capture_output=True,
+                                  env={**os.environ, "TMPDIR": tmp})
+            if proc.returncode:
+                err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+                return [Difference("build", f"the {name} build failed: {err[-1] if err else proc.returncode}")]
+            built[name] = (read_outputs(out), load_manifest(man))
+        ref_out, ref_man = built["reference"]
+        for name, (outs, man) in built.items():
+            problems += diff_outputs(ref_out, outs, "reference", name)
+            if man.get("cgdata") != ref_man.get("cgdata"):
+                problems.append(Difference("merged codegen data", f"reference and {name} builds differ"))
+        if getattr(args, "against", None):
+            problems += diff_manifests(load_manifest(args.against), ref_man, args.against, "this build")
+        if not problems:
+            print(f"ok: {len(ref_out)} objects identical across {len(variants)} builds ({', '.join(variants)})")
+        return problems
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,71 @@
+"""Global codegen data across builds: what a writer build leaves behind and what a reader build takes in.
+
+A writer build (nightly, on a build farm) produces the merged data; everyday reader builds use it, possibly
+stale, in one round. LLVM's .cgdata carries no target triple, so a writer also leaves `<FILE>.twopass.json`
+(triple, sha256 of the data): a reader refuses data made for another target when that record is there, and
+otherwise (data from llvm-cgdata, say) reports how much of the data matched so staleness or a wrong target
+shows as a figure instead of a silently useless build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from . import cgdata
+from .cgdata.files import write_atomic
+from .errors import InputError
+from .plan import triple_key
+
+SIDECAR = ".twopass.json"
+
+
+@dataclass(frozen=True)
+class ReaderData:
+    path: str
+    digest: str
+    data: cgdata.CodeGenData
+
+
+def load_for_reader(path: str, triple: str) -> ReaderData:
+    """The data a reader build will use, checked before any work: readable, well-formed, for this target."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    data = cgdata.load(path)  # one clear error for a damaged or unsupported file
+    digest = hashlib.sha256(raw).hexdigest()
+    meta = _read_sidecar(path)
+    if meta is not None and meta.get("sha256") == digest and meta.get("triple") and \
+            triple_key(meta["triple"]) != triple_key(triple):
+        raise InputError(path, f"codegen data for {meta['triple']}, but the modules are {triple}")
+    return ReaderData(path, digest, data)
+
+
+def _read_sidecar(path: str) -> dict | None:
+    try:
+        with open(path + SIDECAR, "rb") as f:
+            meta = json.loads(f.read())
+        return meta if isinstance(meta, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def write_for_readers(path: str, merged: cgdata.CodeGenData, fmt: str, triple: str) -> None:
+    """The data file (atomically) and its record of the target."""
+    body = cgdata.dump(merged, fmt)
+    write_atomic(path, body)
+    record = {"triple": triple, "sha256": hashlib.sha256(body).hexdigest(), "format": fmt}
+    write_atomic(path + SIDECAR, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+
+
+def usage(data: cgdata.CodeGenData, content_hashes: set[int], merged_functions: int) -> dict:
+    """How much of the data a build used: outlined sequences it found again, functions it merged."""
+    sequences = data.tree.terminal_sequence_hashes() if data.tree is not None else set()
+    used = len(sequences & content_hashes)
+    return {"sequences": len(sequences), "sequences_used": used,
+            "sequences_used_percent": round(100.0 * used / len(sequences), 1) if sequences else 0.0,
+            "stable_functions": data.funcmap.total_function_count() if data.funcmap is not None else 0,
+            "merged_functions": merged_functions}
