@@ -256,12 +256,25 @@ _COMMANDS = {"build": _run_build, "verify-determinism": _run_verify, "manifest":
              "cgdata": _run_cgdata, "cache": _run_cache}
 
 
+def _glue_mllvm(argv: list[str]) -> list[str]:
+    """`-mllvm -some-option` as clang and lld take it (argparse would read `-some-option` as an option)."""
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "-mllvm" and i + 1 < len(argv):
+            out.append(f"-mllvm={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     # LLVM is not fork-safe once initialized; the forkserver also makes multiprocessing's queues agree.
     multiprocessing.set_start_method("forkserver", force=True)
     multiprocessing.set_forkserver_preload(["twopass.workers"])  # each worker then skips importing llvmlite
     raw = list(sys.argv[1:] if argv is None else argv)
-    args = make_parser().parse_args(raw)
+    args = make_parser().parse_args(_glue_mllvm(raw))
     args.raw_argv = raw
     try:
         return _COMMANDS[args.command](args)
