@@ -48,18 +48,20 @@ def counts(rep: dict) -> dict:
 def test_warm_rebuild_does_no_llvm_work(twopass, tmp_path):
     src, store = corpus_dir(tmp_path), tmp_path / "cache"
     cold = build(twopass, src, tmp_path / "cold", store)
-    assert counts(cold) == {("round 1", "ir"): (0, 7), ("round 1", "scratch"): (0, 7), ("round 2", "object"): (0, 7)}
+    assert counts(cold) == {("round 1", "ir"): (0, 7), ("round 1", "scratch"): (0, 7), ("merge", "scratch"): (0, 1),
+                            ("round 2", "object"): (0, 7)}
     warm = build(twopass, src, tmp_path / "warm", store)
-    assert counts(warm) == {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("round 2", "object"): (7, 0)}
+    assert counts(warm) == {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("merge", "scratch"): (1, 0),
+                            ("round 2", "object"): (7, 0)}
     assert warm["llvm_seconds"] == {"round 1": 0, "round 2": 0}
     assert all(m["round1"]["cached"] and m["round2"]["cached"] for m in warm["modules"])
     assert warm["cache"]["llvm_seconds_saved"] > 0
     assert outputs(tmp_path / "warm") == outputs(tmp_path / "cold")
     # One round builds cache their objects too.
-    for flags in (["--rounds", "1"], ["--outliner", "never"]):
+    for flags, merge in ((["--rounds", "1"], {("merge", "scratch"): (1, 0)}), (["--outliner", "never"], {})):
         build(twopass, src, tmp_path / "a", store, *flags)
         again = build(twopass, src, tmp_path / "b", store, *flags)
-        assert counts(again) == {("round 1", "object"): (7, 0)}
+        assert counts(again) == {("round 1", "object"): (7, 0), **merge}
         assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
 
 
@@ -94,13 +96,15 @@ def test_options_invalidate_what_they_must(twopass, tmp_path):
     build(twopass, src, tmp_path / "a", store)
     # The layout only touches final objects: round one is reused.
     rep = build(twopass, src, tmp_path / "b", store, "--fold-outlined", "comdat")
-    assert counts(rep) == {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("round 2", "object"): (0, 7)}
+    assert counts(rep) == {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("merge", "scratch"): (1, 0),
+                           ("round 2", "object"): (0, 7)}
     for flags in (["-O1"], ["-mllvm", "-outliner-benefit-threshold=2"], ["--target-cpu", "znver3"],
                   ["--no-merge-functions"]):
         rep = build(twopass, src, tmp_path / "c", store, *flags)
         assert counts(rep)[("round 1", "scratch")] == (0, 7), flags
     assert counts(build(twopass, src, tmp_path / "d", store)) == \
-        {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("round 2", "object"): (7, 0)}
+        {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("merge", "scratch"): (1, 0),
+         ("round 2", "object"): (7, 0)}
 
 
 def entries(store: Path) -> list[Path]:
@@ -182,9 +186,9 @@ def test_cache_command_and_policy(twopass, tmp_path):
     src, store = corpus_dir(tmp_path), tmp_path / "cache"
     build(twopass, src, tmp_path / "a", store)
     stats = twopass("cache", "stats", "--cache-dir", store).stdout.decode()
-    assert re.search(r"^object\s+7 entries", stats, re.M) and re.search(r"^total\s+21 entries", stats, re.M)
+    assert re.search(r"^object\s+7 entries", stats, re.M) and re.search(r"^total\s+22 entries", stats, re.M)
     pruned = twopass("cache", "prune", "--cache-dir", store, "--cache-policy", "cache_size_files=10")
-    assert pruned.returncode == 0 and "removed 11 entries" in pruned.stdout.decode()
+    assert pruned.returncode == 0 and "removed 12 entries" in pruned.stdout.decode()
     assert len(entries(store)) == 10
     # A policy applied after a build: everything older than a second goes.
     for p in entries(store):

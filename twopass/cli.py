@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import multiprocessing
 import os
 import shlex
 import sys
@@ -145,8 +144,7 @@ def _run_cache(args) -> int:
 
 
 def _run_build(args) -> int:
-    from . import cache, determinism, execute, globaldata, report
-    from .cgdata.files import write_atomic
+    from . import cache, execute, globaldata, report
     from .plan import BuildOptions, make_plan
     from .layout import Layout
     from .workers import TargetOverrides
@@ -173,7 +171,7 @@ def _run_build(args) -> int:
         plan.options = options = dataclasses.replace(options, cgdata_in=os.path.abspath(args.cgdata_in),
                                                      cgdata_in_digest=reader.digest)
     planning = time.perf_counter() - start
-    handler = _worker_logging(args)
+    handler = _WorkerLogging(args)
     try:
         result = execute.run(plan, args.output_dir, args.jobs, keep_going=args.keep_going,
                              progress=report.Progress(enabled=None if not args.quiet else False),
@@ -183,7 +181,6 @@ def _run_build(args) -> int:
             report.write_report(report.build_report(e.result, args.jobs), args.report)
         raise
     finally:
-        logging.getLogger().removeHandler(handler)
         handler.close()
     result.phases = {"plan": planning, **result.phases}
     if store is not None:
@@ -197,6 +194,9 @@ def _run_build(args) -> int:
     if args.cgdata_out:
         globaldata.write_for_readers(args.cgdata_out, result.merged_data, args.cgdata_format, plan.triple)
     if args.manifest:
+        from . import determinism
+        from .cgdata.files import write_atomic
+
         outputs = {m.output: result.final(m).obj for m in plan.modules}
         write_atomic(args.manifest, determinism.dump_manifest(
             determinism.manifest(outputs, result.merged if options.generates_cgdata else None)))
@@ -207,19 +207,35 @@ def _run_build(args) -> int:
     return 0
 
 
-def _worker_logging(args):
-    """Worker processes log into multiprocessing-logging's queue; its thread prints in this process."""
-    import multiprocessing_logging
+class _WorkerLogging:
+    """This process logs to stderr; worker processes log into multiprocessing-logging's queue, whose thread
+    prints here too. The queue is set up on first use only: a build the cache answers starts no worker."""
 
-    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose > 1 else \
-        logging.INFO if args.verbose else logging.WARNING
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler = multiprocessing_logging.MultiProcessingHandler("twopass-workers", sub_handler=stream)
-    root = logging.getLogger()
-    root.setLevel(level)
-    root.addHandler(handler)
-    return handler
+    def __init__(self, args):
+        level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose > 1 else \
+            logging.INFO if args.verbose else logging.WARNING
+        self.stream = logging.StreamHandler(sys.stderr)
+        self.stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        root = logging.getLogger()
+        root.setLevel(level)
+        root.addHandler(self.stream)
+        self.handler = None
+
+    def queue(self):
+        if self.handler is None:
+            import multiprocessing
+
+            import multiprocessing_logging
+
+            # The queue must come from the context the workers are started with (pool.py: forkserver).
+            multiprocessing.set_start_method("forkserver", force=True)
+            self.handler = multiprocessing_logging.MultiProcessingHandler("twopass-workers", sub_handler=self.stream)
+        return self.handler.queue
+
+    def close(self) -> None:
+        if self.handler is not None:
+            self.handler.close()
+        logging.getLogger().removeHandler(self.stream)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -270,9 +286,6 @@ def _glue_mllvm(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # LLVM is not fork-safe once initialized; the forkserver also makes multiprocessing's queues agree.
-    multiprocessing.set_start_method("forkserver", force=True)
-    multiprocessing.set_forkserver_preload(["twopass.workers"])  # each worker then skips importing llvmlite
     raw = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(_glue_mllvm(raw))
     args.raw_argv = raw

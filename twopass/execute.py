@@ -65,7 +65,8 @@ class _Artefacts:
     def __init__(self, store: Cache | None, plan: Plan, need_ir: bool):
         self.store, self.opts, self.need_ir = store, plan.options, need_ir
         self.stats = CacheStats()
-        self.keys = {m.output: module_keys(m, plan.options, llvm.versions()) for m in plan.modules}
+        versions = llvm.versions()
+        self.keys = {m.output: module_keys(m, plan.options, versions) for m in plan.modules}
         self.last_cgdata: dict[str, str | None] = {}
 
     def _get(self, stream: str, key: str) -> bytes | None:
@@ -119,6 +120,28 @@ class _Artefacts:
         self.stats.round_two_misses[why] = self.stats.round_two_misses.get(why, 0) + 1
         return None
 
+    def merge(self, result: BuildResult, modules: list[ModuleInput]) -> None:
+        """Every module's payloads into one indexed .cgdata (independent of module order), or the same bytes
+        from the cache when every module's round one is the one that was merged before."""
+        start = time.perf_counter()
+        key = hashlib.sha256("\0".join(["merged", *sorted(self.keys[m.output].round_one for m in modules)])
+                             .encode()).hexdigest()
+        cached = self._get("scratch", key)
+        if self.store is not None:
+            self.stats.count("merge", "scratch", cached is not None)
+        if cached is not None:
+            result.merged, result.merged_data = cached, cgdata.parse(cached, "cached merged data")
+        else:
+            merger = cgdata.Merger()
+            for m in modules:
+                for kind, data in result.round_one[m.output].payloads:
+                    merger.add_payload(kind, data, m.path)
+            result.merged_data = merger.result()
+            result.merged = cgdata.dump(result.merged_data)
+            if self.store is not None:
+                self.store.put("scratch", key, result.merged)
+        result.phases["merge"] = time.perf_counter() - start
+
     def save_round_two(self, m: ModuleInput, r1: workers.Result, r2: workers.Result, cgdata_digest: str) -> None:
         if self.store is not None:
             k = self.keys[m.output]
@@ -129,6 +152,7 @@ class _Artefacts:
 
 def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: Progress | None = None,
         log_queue=None, save_temps: str | None = None, store: Cache | None = None) -> BuildResult:
+    """`log_queue`: a callable giving the queue workers log to, called only if a worker is needed."""
     progress = progress or Progress(enabled=False)
     _check_outdir(outdir)
     result = BuildResult(plan)
@@ -151,7 +175,7 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
                 progress.advance(m.path)
         # Largest modules first: the last job to finish then is a small one, so both rounds end together.
         order = sorted(todo, key=lambda m: -len(m.data))
-        with Pool(jobs, func, llvm.init, (options,), log_queue) as pool:
+        with Pool(jobs, func, llvm.init, (options,), log_queue() if log_queue and order else None) as pool:
             for outcome in pool.run(((m.output, make_job(m)) for m in order), stop_on_failure=not keep_going):
                 progress.advance(by_name[outcome.key].path)
                 if outcome.error:
@@ -181,7 +205,7 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
                 cache.save_round_one(m, r1)
         survivors = [m for m in plan.modules if m.output in result.round_one]
         if opts.generates_cgdata:
-            _merge(result, survivors)
+            cache.merge(result, survivors)
         if opts.two_rounds:
             digest = hashlib.sha256(result.merged).hexdigest()
             merged_path = os.path.join(tmp, "merged.cgdata")
@@ -205,18 +229,6 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
     if result.failures:
         raise BuildFailed(result.failures, result)
     return result
-
-
-def _merge(result: BuildResult, modules: list[ModuleInput]) -> None:
-    """Every module's payloads into one indexed .cgdata (in module order; the result does not depend on it)."""
-    start = time.perf_counter()
-    merger = cgdata.Merger()
-    for m in modules:
-        for kind, data in result.round_one[m.output].payloads:
-            merger.add_payload(kind, data, m.path)
-    result.merged_data = merger.result()
-    result.merged = cgdata.dump(result.merged_data)
-    result.phases["merge"] = time.perf_counter() - start
 
 
 class BuildFailed(TwopassError):

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 from .funcmap import StableFunction, StableFunctionMap
 from .hashtree import OutlinedHashTree
 from .model import KIND_MAP, KIND_TREE, CodeGenData
 
 _HEADER_KINDS = {"outlined_hash_tree": KIND_TREE, "stable_function_map": KIND_MAP}
-_Loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 _YAML_UNSAFE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 
 
@@ -164,8 +161,10 @@ def read_text(text: str) -> CodeGenData:
         if kinds:
             raise TextError("invalid codegen data (file header is corrupt): the header names data that is missing")
         return CodeGenData()
+    import yaml  # here: builds never read text data, and PyYAML takes a tenth of a warm build to import
+
     try:
-        docs = list(yaml.load_all(body, Loader=_Loader))
+        docs = list(yaml.load_all(body, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader)))
     except yaml.YAMLError as e:
         raise TextError(f"malformed codegen data: {_one_line(e)}") from None
     expected = [k for k in (KIND_TREE, KIND_MAP) if kinds & k]
