@@ -493,7 +493,7 @@ def is_bitcode(path: str | os.PathLike) -> bool:
 
 def link(objects: Sequence[str | os.PathLike], output: str | os.PathLike, target: str | Target, icf: bool = False,
          extra: Sequence[str] = (), thinlto_two_rounds: bool = False, jobs: int = 2,
-         cache_dir: str | os.PathLike | None = None) -> Path:
+         cache_dir: str | os.PathLike | None = None, command_only: bool = False):
     """Link ``objects`` into the executable ``output`` exactly as ``zig cc -target T <opt>`` would.
 
     Native objects and bitcode both work (also mixed); with bitcode, lld runs ThinLTO in process with
@@ -505,6 +505,8 @@ def link(objects: Sequence[str | os.PathLike], output: str | os.PathLike, target
     runs, which with zig's flags is nowhere by default (see the module docstring); where it runs, the
     second round outlines sequences seen in other modules into per-module copies that only
     ``--icf=all`` folds, so without ICF the .text grows.
+
+    ``command_only`` returns ``(argv, env)`` of the ld.lld run instead of running it (for benchmarks).
     """
     t = _target(target)
     cache = _cache(cache_dir)
@@ -536,7 +538,10 @@ def link(objects: Sequence[str | os.PathLike], output: str | os.PathLike, target
     if icf:
         argv.append("--icf=all")
     argv.extend(extra)
-    proc = _run([*zig_command(), "ld.lld", *argv], what=f"linking {out.name} for {t.triple}", env=zig_env(cache))
+    cmd, env = [*zig_command(), "ld.lld", *argv], zig_env(cache)
+    if command_only:
+        return cmd, env
+    proc = _run(cmd, what=f"linking {out.name} for {t.triple}", env=env)
     sys.stdout.write(proc.stdout)  # e.g. --print-icf-sections, --print-gc-sections
     sys.stderr.write(proc.stderr)  # warnings
     return out

@@ -8,6 +8,7 @@ process whose LLVM options point at the merged data. Both return bytes; the pare
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from dataclasses import astuple, dataclass, field
@@ -114,7 +115,9 @@ def _emit(mod, tm, target: llvm.TargetInfo, layout: layout_.Layout | None, name:
         return obj, 0
     asm = llvm.emit_assembly(mod, tm)
     clock.lap("codegen")
-    key = "|".join((target.triple, target.cpu, target.features, " ".join(layout.assembler or ("integrated",))))
+    # Which assembler, not where it is installed: COMDAT names must not depend on a machine's paths.
+    assembler = (os.path.basename(layout.assembler[0]), *layout.assembler[1:]) if layout.assembler else ("integrated",)
+    key = "|".join((target.triple, target.cpu, target.features, " ".join(assembler)))
     asm, moved = layout_.rewrite(asm, layout.fold, key)
     if layout.assembler is None:
         obj = llvm.assemble(asm, tm, target.triple)
