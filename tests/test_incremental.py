@@ -142,6 +142,7 @@ def test_killed_builds_never_poison_the_cache(tmp_path):
     subprocess.run([sys.executable, "-m", "twopass", "build", str(src), "-o", str(ref), "--no-cache", "-q"],
                    check=True, env=env)
     rng = random.Random(1234)
+    leftovers = []
     for i in range(10):
         out = tmp_path / f"out{i}"
         proc = subprocess.Popen([sys.executable, "-m", "twopass", "build", str(src), "-o", str(out),
@@ -153,15 +154,34 @@ def test_killed_builds_never_poison_the_cache(tmp_path):
         except ProcessLookupError:
             pass
         proc.wait()
-        if out.exists():  # whatever a killed build left is complete objects only
+        if out.exists():  # whatever a killed build left is complete objects, or its own hidden temporaries
             for name, data in outputs(out).items():
-                assert data == (ref / name).read_bytes(), (i, name)
+                if Path(name).name.startswith(".twopass-tmp-"):
+                    leftovers.append(out)
+                else:
+                    assert data == (ref / name).read_bytes(), (i, name)
     store_ = cache_mod.Cache(str(store))
     assert all(store_.get(p.parts[-3], p.name) is not None for p in entries(store))
     final = tmp_path / "final"
     subprocess.run([sys.executable, "-m", "twopass", "build", str(src), "-o", str(final), "--cache-dir", str(store),
                     "-q"], check=True, env=env)
     assert outputs(final) == outputs(ref)
+    for out in sorted(set(leftovers)):  # the next build into a directory sweeps what a killed one left there
+        subprocess.run([sys.executable, "-m", "twopass", "build", str(src), "-o", str(out), "--cache-dir",
+                        str(store), "-q"], check=True, env=env)
+        assert outputs(out) == outputs(ref)
+
+
+def test_a_build_sweeps_only_dead_builds_temporaries(twopass, tmp_path):
+    src, out = corpus_dir(tmp_path), tmp_path / "out"
+    out.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead, live = out / f".twopass-tmp-{gone.pid}-x1", out / f".twopass-tmp-{os.getpid()}-x2"
+    dead.write_bytes(b"half an object")
+    live.write_bytes(b"another build's object in flight")
+    assert twopass("build", src, "-o", out, "--no-cache", "-q").returncode == 0
+    assert not dead.exists() and live.read_bytes() == b"another build's object in flight"
 
 
 def test_concurrent_builds_share_one_cache(tmp_path):

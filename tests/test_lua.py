@@ -87,10 +87,14 @@ def test_comdat_groups_are_shared_across_modules(builds):
 
 def test_debuggers_resolve_ordinary_functions(builds, tmp_path, llvm_tool):
     """addr2line and gdb on a linked -g Lua find ordinary functions at the same source lines as without
-    outlining; the objects pass llvm-dwarfdump --verify."""
+    outlining; the objects pass llvm-dwarfdump --verify, and so does the program linked without ICF (whose
+    compile units' ranges cover the moved outlined functions)."""
     for p in sorted(builds("x86_64", "global", True).glob("*.o")):
         out = llvm_tool("llvm-dwarfdump", "--verify", p).stdout.decode()
         assert "No errors." in out, (p.name, out[-2000:])
+    whole = link(builds("x86_64", "global", True), "x86_64", tmp_path / "lua-no-icf", icf=False)
+    out = llvm_tool("llvm-dwarfdump", "--verify", whole, check=False).stdout.decode()
+    assert "No errors." in out, out[-3000:]
     lines = {}
     for mode in ("global", "never"):
         exe = link(builds("x86_64", mode, True), "x86_64", tmp_path / f"lua-{mode}")

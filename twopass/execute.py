@@ -262,20 +262,25 @@ def _write_temps(result: BuildResult, directory: str) -> None:
             stem = m.output[:-2]
             files[stem + ".opt.bc"] = r1.ir
             files[stem + ".scratch.o"] = r1.obj
-    for name, data in files.items():
-        path = os.path.join(directory, name)
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-        except OSError as e:
-            raise TwopassError(directory, f"cannot write temporary files: {e.strerror or e}") from None
-        cgdata.files.write_atomic(path, data)
+    _write_files(directory, files)
 
 
 def _write_outputs(result: BuildResult, outdir: str) -> None:
-    for m in result.plan.modules:
-        final = result.final(m)
-        if final is None:
-            continue
-        path = os.path.join(outdir, m.output)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        cgdata.files.write_atomic(path, final.obj)
+    finals = {m.output: result.final(m) for m in result.plan.modules}
+    _write_files(outdir, {name: final.obj for name, final in finals.items() if final is not None})
+
+
+def _write_files(outdir: str, files: dict[str, bytes]) -> None:
+    """Each file appears whole or not at all; leftovers of killed earlier builds are swept once per directory."""
+    swept = set()
+    for name, data in files.items():
+        path = os.path.join(outdir, name)
+        directory = os.path.dirname(path)
+        if directory not in swept:
+            try:
+                os.makedirs(directory, exist_ok=True)
+            except OSError as e:
+                raise TwopassError(directory, f"cannot create directory: {e.strerror or e}") from None
+            cgdata.files.sweep_temps(directory)
+            swept.add(directory)
+        cgdata.files.write_atomic(path, data)

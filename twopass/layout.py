@@ -249,9 +249,19 @@ def rewrite(asm: str, fold: str, target: str) -> tuple[str, int]:
         # Only the function's own length moves with it; .Lfunc_end<K> against anything else stays in .text.
         return f"{new_end[m[1]]}-{m[2]}" if m[1] in new_end and m[2] == m[1].replace("_end", "_begin") else m[0]
 
+    def range_pair(m: re.Match) -> str:
+        """[begin, end) in the range list of a unit with code in several sections: a function's own range
+        moves with it; a run of functions that starts with a moved one has nothing left in `.text`."""
+        if f".Lfunc_end{m[3]}" not in new_end:
+            return m[0]
+        if m[3] == m[6]:
+            return f"{m[1]}{m[2]}\n{m[4]}{new_end[m[5]]}\n"
+        return f"{m[1]}{m[5]}\n{m[4]}{m[5]}\n"
+
     def fix_outside(text: str) -> str:
         if new_end:
             text = _END_DIFF.sub(own_length, text)
+            text = _RANGE_PAIR.sub(range_pair, text)
         return _rename(text, rename) if rename else text
 
     out: list[str] = []
@@ -280,7 +290,52 @@ def rewrite(asm: str, fold: str, target: str) -> tuple[str, int]:
         if b.end_label:
             out.append(f"{b.end_label}:\n")
     out.append(fix_outside(asm[pos:]))
-    return "".join(out), len(blocks)
+    placed = [(rename.get(b.name, b.name), new_end[b.end_label]) for b in blocks
+              if b.end_label and (rename.get(b.name) is None or kept[rename[b.name]] is b)]
+    return _cover_moved_code("".join(out), placed), len(blocks)
+
+
+_CU_ABBREV = re.compile(r"\t\.section\t\.debug_abbrev,[^\n]*\n\t\.byte\t1\n\t\.byte\t17\n\t\.byte\t[01]\n"
+                        r"((?:\t\.byte\t\d+\n\t\.byte\t\d+\n)*?)\t\.byte\t0\n\t\.byte\t0\n")
+_CU_HEADER = re.compile(r"\.Ldebug_info_start0:\n\t\.short\t4\n\t\.long\t\.debug_abbrev\n\t\.byte\t8\n"
+                        r"(?:\t[^\n]*\n)*?\t\.quad\t\.Lfunc_begin0\n(\t\.long\t(\.Lfunc_end\d+)-\.Lfunc_begin0\n)")
+
+
+def _cover_moved_code(asm: str, placed: list[tuple[str, str]]) -> str:
+    """Make the compile unit's ranges cover every moved function, so that in a linked program the outlined
+    functions' DWARF lies inside their unit. DWARF 4, one 64-bit unit, as LLVM writes it: either the
+    low_pc/high_pc pair of a unit whose code was all in `.text` (it becomes low_pc + a range list: `.text`, then
+    each moved function), or a range list already (the moved functions are added before its end). Entries use
+    base-address selection, so they need no label difference across sections; anything else is left as is."""
+    if not placed or asm.count(".Lcu_begin") != 1:
+        return asm
+    abbrev, header = _CU_ABBREV.search(asm), _CU_HEADER.search(asm)
+    if abbrev is None:
+        return asm
+    values = abbrev[1].replace("\t.byte\t", "").split("\n")[:-1]
+    pairs = list(zip(values[::2], values[1::2]))
+    ranges = "".join(f"\t.quad\t-1\n\t.quad\t{sym}\n\t.quad\t0\n\t.quad\t{end}-{sym}\n" for sym, end in placed)
+    if ("18", "6") in pairs and header is not None:  # DW_AT_high_pc, DW_FORM_data4
+        pairs[pairs.index(("18", "6"))] = ("85", "23")  # DW_AT_ranges, DW_FORM_sec_offset: the same 4 bytes
+        block = "".join(f"\t.byte\t{a}\n\t.byte\t{f}\n" for a, f in pairs)
+        asm = asm[:abbrev.start(1)] + block + asm[abbrev.end(1):]
+        header = _CU_HEADER.search(asm)
+        asm = asm[:header.start(1)] + "\t.long\t.Ltwopass_cu_ranges\n" + asm[header.end(1):]
+        text = f"\t.quad\t-1\n\t.quad\t.Lfunc_begin0\n\t.quad\t0\n\t.quad\t{header[2]}-.Lfunc_begin0\n"
+        return (asm + "\t.section\t.debug_ranges,\"\",@progbits\n.Ltwopass_cu_ranges:\n" + text + ranges +
+                "\t.quad\t0\n\t.quad\t0\n")
+    listed = _CU_RANGES.search(asm)
+    if ("85", "23") in pairs and listed is not None:
+        start = asm.find(f"\n{listed[1]}:\n")
+        end = asm.find("\t.quad\t0\n\t.quad\t0\n", start)
+        if start >= 0 and end >= 0:
+            return asm[:end] + ranges + asm[end:]
+    return asm
+
+
+_CU_RANGES = re.compile(r"\.Ldebug_info_start0:\n\t\.short\t4\n\t\.long\t\.debug_abbrev\n\t\.byte\t8\n"
+                        r"(?:\t\.(?:byte|short|long|quad)\t[^\n]*\n){0,12}?\t\.long\t(\.Ldebug_ranges\d+)\n")
+_RANGE_PAIR = re.compile(r"(\t\.quad\t)(\.Lfunc_begin(\d+))\n(\t\.quad\t)(\.Lfunc_end(\d+))\n")
 
 
 _END_DIFF = re.compile(r"(\.Lfunc_end\d+)-(\.Lfunc_begin\d+)(?![\w.$])")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 
@@ -13,6 +14,7 @@ from .model import CodeGenData
 from .text import TextError, looks_like_text, read_text, write_text
 
 BINARY, TEXT = "binary", "text"
+_TEMP = re.compile(r"\.twopass-tmp-(\d+)-")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -81,7 +83,7 @@ def write_atomic(path: str, data: bytes) -> None:
         return
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".twopass-tmp-{os.getpid()}-", dir=directory)
     except OSError as e:
         raise TwopassError(path, f"cannot write: {e.strerror or e}") from None
     try:
@@ -92,6 +94,34 @@ def write_atomic(path: str, data: bytes) -> None:
     except OSError as e:
         os.unlink(tmp)
         raise TwopassError(path, f"cannot write: {e.strerror or e}") from None
+
+
+def sweep_temps(directory: str) -> None:
+    """Remove the temporaries of twopass processes that no longer exist: a SIGKILLed build gets no chance to
+    clean up, and its leftovers would otherwise pile up among the outputs. Temporaries carry their writer's
+    pid so that a concurrent build's file in flight is never touched."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        m = _TEMP.match(name)
+        if m is None or _alive(int(m.group(1))):
+            continue
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def save(cg: CodeGenData, path: str, fmt: str = BINARY) -> None:
