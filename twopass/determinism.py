@@ -153,6 +153,9 @@ def verify(args, tokens: list[str]) -> list[Difference]:
     options = _strip(tokens, args.inputs)
     jobs = str(max(2, args.jobs))
     root = tempfile.mkdtemp(prefix="twopass-verify-")
+    # The builds run this very twopass, whether installed or run from a checkout, from any directory.
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     try:
         cache = os.path.join(root, "cache")
         variants = {"reference": (inputs, ["--cache-dir", cache, "-j", jobs], "w1"),
@@ -168,7 +171,7 @@ def verify(args, tokens: list[str]) -> list[Difference]:
             out, man = os.path.join(cwd, f"out-{name}"), os.path.join(cwd, f"{name}.manifest")
             proc = subprocess.run([sys.executable, "-m", "twopass", "build", *ins, *options, *extra, "-q",
                                    "-o", out, "--manifest", man], cwd=cwd, capture_output=True,
-                                  env={**os.environ, "TMPDIR": tmp})
+                                  env={**os.environ, "TMPDIR": tmp, "PYTHONPATH": path})
             if proc.returncode:
                 err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
                 return [Difference("build", f"the {name} build failed: {err[-1] if err else proc.returncode}")]

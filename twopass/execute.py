@@ -19,7 +19,6 @@ from . import cgdata, llvm, workers
 from .cache import Cache
 from .errors import TwopassError
 from .plan import ModuleInput, Plan, module_keys
-from .pool import Pool
 from .report import Progress
 
 log = logging.getLogger("twopass.build")
@@ -175,15 +174,17 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
                 progress.advance(m.path)
         # Largest modules first: the last job to finish then is a small one, so both rounds end together.
         order = sorted(todo, key=lambda m: -len(m.data))
-        with Pool(jobs, func, llvm.init, (options,), log_queue() if log_queue and order else None) as pool:
-            for outcome in pool.run(((m.output, make_job(m)) for m in order), stop_on_failure=not keep_going):
-                progress.advance(by_name[outcome.key].path)
-                if outcome.error:
-                    path = by_name[outcome.key].path
-                    message = outcome.error.removeprefix(f"{path}: ")  # errors that already name the module
-                    result.failures.append(Failure(path, message))
-                else:
-                    done[outcome.key] = outcome.value
+        if order:
+            from .pool import Pool  # multiprocessing's imports are 10% of a warm build, which needs no workers
+            with Pool(jobs, func, llvm.init, (options,), log_queue() if log_queue else None) as pool:
+                for outcome in pool.run(((m.output, make_job(m)) for m in order), stop_on_failure=not keep_going):
+                    progress.advance(by_name[outcome.key].path)
+                    if outcome.error:
+                        path = by_name[outcome.key].path
+                        message = outcome.error.removeprefix(f"{path}: ")  # errors that already name the module
+                        result.failures.append(Failure(path, message))
+                    else:
+                        done[outcome.key] = outcome.value
         progress.finish()
         result.phases[name] = time.perf_counter() - start
         if result.failures and not keep_going:

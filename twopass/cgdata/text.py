@@ -134,11 +134,6 @@ def _code_escape(ch: str) -> str:
 
 # -- reading ---------------------------------------------------------------------------------------------
 
-def looks_like_text(data: bytes) -> bool:
-    """LLVM's test: every one of the first (up to) 8 bytes is printable ASCII or white space."""
-    return all(0x20 <= b <= 0x7E or b in b"\t\n\v\f\r" for b in data[:8])
-
-
 def read_text(text: str) -> CodeGenData:
     lines = text.splitlines(keepends=True)
     kinds, i = 0, 0
