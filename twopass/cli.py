@@ -104,6 +104,19 @@ def _build_options(p) -> None:
                    help="an extra LLVM option for both rounds' workers")
     p.add_argument("--cgdata-in", metavar="FILE",
                    help="reader build: one round that uses this codegen data (from a writer build or llvm-cgdata)")
+    t = p.add_argument_group("thin link (import across modules, promotion, internalization)")
+    t.add_argument("--import", dest="thin_link", action="store_true",
+                   help="import small functions from other modules for inlining, as ThinLTO does")
+    t.add_argument("--no-import", dest="thin_link", action="store_false", help="compile each module alone (default)")
+    t.add_argument("--import-instr-limit", type=int, default=100, metavar="N",
+                   help="import functions of at most N instructions (default 100)")
+    t.add_argument("--import-instr-evolution-factor", type=float, default=0.7, metavar="F",
+                   help="the limit for callees of imported functions, per level (default 0.7)")
+    t.add_argument("--export-symbol", action="append", default=[], metavar="NAME",
+                   help="a symbol the program exports (besides main); everything else not used across "
+                        "modules is internalized")
+    t.add_argument("--export-symbols-file", metavar="FILE", help="such symbols, one per line")
+    t.add_argument("--shared", action="store_true", help="a shared library: keep every default-visibility symbol")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     p.add_argument("-k", "--keep-going", action="store_true", help="build the other modules after a failure")
 
@@ -143,6 +156,23 @@ def _run_cache(args) -> int:
     return 0
 
 
+def _link_options(args):
+    if not args.thin_link:
+        return None
+    from .thinlink import LinkOptions
+    if args.import_instr_limit < 0 or not 0 <= args.import_instr_evolution_factor <= 1:
+        raise TwopassError("--import-instr-limit", "the limit must be >= 0 and the evolution factor in [0, 1]")
+    exports = list(args.export_symbol)
+    if args.export_symbols_file:
+        try:
+            with open(args.export_symbols_file, encoding="utf-8") as f:
+                exports += [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+        except (OSError, UnicodeDecodeError) as e:
+            raise TwopassError(args.export_symbols_file, getattr(e, "strerror", None) or str(e)) from None
+    return LinkOptions(args.import_instr_limit, args.import_instr_evolution_factor, args.shared,
+                       tuple(sorted({"main", *exports})))
+
+
 def _run_build(args) -> int:
     from . import cache, execute, globaldata, report
     from .plan import BuildOptions, make_plan
@@ -160,7 +190,8 @@ def _run_build(args) -> int:
                            merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
                            overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model),
                            layout=Layout(args.fold_outlined, tuple(shlex.split(args.assembler))
-                                         if args.assembler else None))
+                                         if args.assembler else None),
+                           thin_link=_link_options(args))
     policy = cache.parse_policy(args.cache_policy)
     store = cache.Cache(args.cache_dir or cache.default_dir()) if args.cache else None
     start = time.perf_counter()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import cgdata, llvm, workers
 from .cache import Cache
 from .errors import TwopassError
-from .plan import ModuleInput, Plan, module_keys
+from .plan import ModuleInput, Plan, module_keys, summary_key
 from .report import Progress
 
 log = logging.getLogger("twopass.build")
@@ -52,6 +52,7 @@ class BuildResult:
     failures: list[Failure] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
     cache: CacheStats | None = None
+    thin_link: dict | None = None  # what the thin link decided, in numbers
 
     def final(self, module: ModuleInput) -> workers.Result | None:
         results = self.round_two if self.plan.options.two_rounds else self.round_one
@@ -64,9 +65,24 @@ class _Artefacts:
     def __init__(self, store: Cache | None, plan: Plan, need_ir: bool):
         self.store, self.opts, self.need_ir = store, plan.options, need_ir
         self.stats = CacheStats()
-        versions = llvm.versions()
-        self.keys = {m.output: module_keys(m, plan.options, versions) for m in plan.modules}
+        self.versions = llvm.versions()
+        self.keys = {m.output: module_keys(m, plan.options, self.versions) for m in plan.modules}
         self.last_cgdata: dict[str, str | None] = {}
+
+    def set_link(self, modules: list[ModuleInput], fields: dict[str, dict]) -> None:
+        """Keys once the thin link has decided what each module imports."""
+        for m in modules:
+            self.keys[m.output] = module_keys(m, self.opts, self.versions, fields[m.output])
+
+    def summary(self, m: ModuleInput) -> bytes | None:
+        data = self._get("ir", summary_key(m, self.versions))
+        if self.store is not None:
+            self.stats.count("summary", "ir", data is not None)
+        return data
+
+    def save_summary(self, m: ModuleInput, data: bytes) -> None:
+        if self.store is not None:
+            self.store.put("ir", summary_key(m, self.versions), data)
 
     def _get(self, stream: str, key: str) -> bytes | None:
         return None if self.store is None else self.store.get(stream, key)
@@ -196,15 +212,18 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
         if opts.cgdata_in is not None:  # a private copy: the data LLVM reads is the data the keys hashed
             reader_data = os.path.join(tmp, "in.cgdata")
             shutil.copyfile(opts.cgdata_in, reader_data)
+        modules, imports = plan.modules, {}
+        if opts.thin_link is not None:
+            modules, imports = _thin_link(plan, result, cache, run_round)
         result.round_one = run_round("round 1", workers.round_one, opts.llvm_options(1, reader_data),
                                      lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides,
-                                                                   opts.final_layout(1)),
-                                     plan.modules, cache.round_one)
-        for m in plan.modules:
+                                                                   opts.final_layout(1), imports.get(m.output)),
+                                     modules, cache.round_one)
+        for m in modules:
             r1 = result.round_one.get(m.output)
             if r1 is not None and not r1.cached:
                 cache.save_round_one(m, r1)
-        survivors = [m for m in plan.modules if m.output in result.round_one]
+        survivors = [m for m in modules if m.output in result.round_one]
         if opts.generates_cgdata:
             cache.merge(result, survivors)
         if opts.two_rounds:
@@ -230,6 +249,29 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
     if result.failures:
         raise BuildFailed(result.failures, result)
     return result
+
+
+def _thin_link(plan: Plan, result: BuildResult, cache: _Artefacts, run_round):
+    """Summaries (cached, computed in workers), the thin link on them alone, and each module's import job."""
+    from . import thinlink
+    summaries = run_round("summary", workers.summarize, (), lambda m: (m.path, m.data), plan.modules,
+                          cache.summary)
+    modules = [m for m in plan.modules if m.output in summaries]
+    for m in modules:
+        cache.save_summary(m, summaries[m.output])
+    start = time.perf_counter()
+    by_output = {m.output: m for m in modules}
+    digests = {m.output: m.digest for m in modules}
+    decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, plan.options.thin_link)
+    promotions = {o: d.promote for o, d in decisions.items()}
+    cache.set_link(modules, {o: d.key_fields(digests, promotions) for o, d in decisions.items()})
+    jobs = {o: workers.Imports(d.promote, d.internalize,
+                               [(by_output[e].path, by_output[e].data, promotions[e],
+                                 [promotions[e].get(f, f) for f in fns]) for e, fns in d.imports.items()])
+            for o, d in decisions.items()}
+    result.thin_link = thinlink.statistics(decisions)
+    result.phases["thin link"] = time.perf_counter() - start
+    return modules, jobs
 
 
 class BuildFailed(TwopassError):

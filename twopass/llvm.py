@@ -143,6 +143,41 @@ def optimize(mod, tm, speed_level: int) -> None:
     pb.getModulePassManager().run(mod, pb)
 
 
+def text(mod) -> str:
+    return str(mod)
+
+
+def promote(mod, renames: dict[str, str]) -> None:
+    """Exported locals become hidden globals under their new names (the thin link's promotion)."""
+    for gv in (*mod.functions, *mod.global_variables):
+        new = renames.get(gv.name)
+        if new is not None:
+            gv.name = new
+            gv.linkage = "external"
+            gv.visibility = "hidden"
+
+
+def internalize(mod, names: list[str]) -> None:
+    wanted = set(names)
+    for gv in (*mod.functions, *mod.global_variables):
+        if gv.name in wanted and not gv.is_declaration:
+            gv.linkage = "internal"
+            gv.visibility = "default"  # LLVM requires it of local linkage
+
+
+def link_text(mod, text: str, name: str) -> None:
+    """Link a module given as IR text into `mod` (an import module: its definitions are available_externally)."""
+    try:
+        other = _lib().parse_assembly(text)
+        other.verify()
+    except RuntimeError as e:
+        raise InputError(name, "cannot import: " + _first_error(str(e))) from None
+    try:
+        mod.link_in(other)
+    except RuntimeError as e:
+        raise InputError(name, "cannot link imports: " + _first_error(str(e))) from None
+
+
 def bitcode(mod) -> bytes:
     return mod.as_bitcode()
 

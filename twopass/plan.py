@@ -17,6 +17,7 @@ from pathlib import PurePath
 from . import __version__, bitcode
 from .errors import InputError, TwopassError
 from .layout import Layout, check_target
+from .thinlink import LinkOptions
 from .workers import TargetOverrides
 
 MODULE_SUFFIXES = (".bc", ".ll", ".o")
@@ -46,6 +47,7 @@ class BuildOptions:
     layout: Layout = field(default_factory=Layout)
     cgdata_in: str | None = None      # reader build: one round that uses this data
     cgdata_in_digest: str = ""        # its contents' sha256: the cache key must not trust a path
+    thin_link: LinkOptions | None = None  # import across modules (None: each module alone)
 
     @property
     def two_rounds(self) -> bool:
@@ -88,7 +90,10 @@ class Plan:
 # base(m)        = twopass, llvmlite and LLVM versions; the input module's bytes; -O level; CPU / features /
 #                  relocation-model overrides; every LLVM option round one's workers set (outliner mode,
 #                  function merging, codegen-data generation, each -mllvm option); for a reader build, the
-#                  sha256 of the --cgdata-in file's contents (never its path).
+#                  sha256 of the --cgdata-in file's contents (never its path); with the thin link, LLVM's
+#                  rule: the sha256 of every module it imports from, what it imports from each, and its
+#                  own and its exporters' promotions and its internalizations (`Decisions.key_fields`).
+# summary(m)     = H("summary", versions, the input module's bytes)   stream "ir": the thin link's input
 # ir(m)          = H("ir", base)                        stream "ir": the optimized IR
 # round_one(m)   = H("round1", base, final layout)      stream "scratch" (two rounds) or "object" (one round);
 #                                                       the layout (fold mode, assembler) only when round
@@ -120,9 +125,15 @@ class ModuleKeys:
                         "layout": _layout_fields(options.final_layout(2))})
 
 
-def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, str]) -> ModuleKeys:
+def summary_key(module: ModuleInput, versions: dict[str, str]) -> str:
+    return _digest({"stream": "summary", "format": _KEY_FORMAT, "twopass": __version__, **versions,
+                    "input": module.digest})
+
+
+def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, str],
+                link: dict | None = None) -> ModuleKeys:
     o = options.overrides
-    base = _digest({"format": _KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest,
+    base = _digest({"format": _KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest, "link": link,
                     "opt_level": options.opt_level, "cpu": o.cpu, "features": o.features, "reloc": o.reloc,
                     "llvm": list(options.llvm_options(1, "<cgdata-in>")), "cgdata_in": options.cgdata_in_digest})
     return ModuleKeys(ir=_digest({"stream": "ir", "base": base}),

@@ -82,6 +82,8 @@ def build_report(result: "BuildResult", jobs: int) -> dict:
         "modules": [_module_entry(result, m) for m in result.plan.modules],
         "failures": [{"module": f.module, "error": f.message} for f in result.failures],
     }
+    if result.thin_link is not None:
+        report["thin_link"] = result.thin_link
     if result.cache is not None:
         c = result.cache
         report["cache"] = {"streams": c.counts, "llvm_seconds_saved": round(c.seconds_saved, 4),

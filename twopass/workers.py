@@ -18,6 +18,7 @@ import msgpack
 from . import layout as layout_
 from . import llvm
 from .cgdata import sections
+from .errors import InputError
 
 log = logging.getLogger("twopass.worker")
 _CONTENT = re.compile(r"^OUTLINED_FUNCTION_[\w]*\.content\.(\d+)$")
@@ -36,6 +37,16 @@ class TargetOverrides:
 
 
 @dataclass(frozen=True)
+class Imports:
+    """The thin link's decisions for one module: what to rename, bring in and internalize before optimizing.
+    `sources` are (exporter name, its bytes, its promotions, the functions to import by their final names)."""
+
+    promote: dict[str, str]
+    internalize: list[str]
+    sources: list[tuple[str, bytes, dict[str, str], list[str]]]
+
+
+@dataclass(frozen=True)
 class RoundOneJob:
     """`layout` only when round one's object is the final one (the scratch object's code is thrown away)."""
 
@@ -44,6 +55,7 @@ class RoundOneJob:
     opt_level: int
     overrides: TargetOverrides
     layout: layout_.Layout | None = None
+    imports: Imports | None = None
 
 
 @dataclass(frozen=True)
@@ -142,9 +154,34 @@ def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: lay
     return result
 
 
+def summarize(job: tuple[str, bytes]) -> bytes:
+    """A module's summary for the thin link (msgpack): its defined globals, their sizes, calls and references."""
+    from . import irtext
+    name, data = job
+    return msgpack.packb(irtext.summarize(llvm.text(llvm.parse_module(data, name))))
+
+
+def _import(mod, job: RoundOneJob) -> None:
+    """Promote, import (available_externally; what is not inlined disappears in the optimizer), internalize."""
+    from . import irtext
+    imp = job.imports
+    llvm.promote(mod, imp.promote)
+    for exporter, data, promote, functions in imp.sources:
+        source = llvm.parse_module(data, exporter)
+        llvm.promote(source, promote)
+        try:
+            text = irtext.import_module(llvm.text(source), functions)
+        except (ValueError, KeyError) as e:
+            raise InputError(job.name, f"cannot import from {exporter}: {e}") from None
+        llvm.link_text(mod, text, job.name)
+    llvm.internalize(mod, imp.internalize)
+
+
 def round_one(job: RoundOneJob) -> Result:
     clock = _Clock()
     mod = llvm.parse_module(job.data, job.name)
+    if job.imports is not None:
+        _import(mod, job)
     if job.overrides.cpu is not None or job.overrides.features is not None:
         mod = llvm.retarget(mod, job.name, job.overrides.cpu, job.overrides.features)
     target = job.overrides.apply(llvm.target_info(mod))

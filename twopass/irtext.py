@@ -1,0 +1,265 @@
+"""LLVM's textual IR as llvmlite prints it: module summaries for the thin link, and import modules.
+
+llvmlite can rename a global and change its linkage, but it cannot delete a function's body, which is what
+carving "these functions, everything else declared" out of another module takes. Both jobs therefore work on
+the module's printed form, whose top level is regular (AsmWriter writes one entity per line, a function's
+body between `define ... {` and a line `}`), and hand LLVM's parser the result, so any slip is a parse error
+in a worker, never silently wrong code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_NAME = r'(?:"(?:[^"\\]|\\.)*"|[-a-zA-Z$._][-a-zA-Z$._0-9]*|\d+)'
+_REF = re.compile(r"@(" + _NAME + ")")
+_CALL = re.compile(r"\b(?:call|invoke|callbr)\b[^@%]*?@(" + _NAME + r")\(")
+_GLOBAL = re.compile(r"^@(" + _NAME + r") = ")
+_DEFINE = re.compile(r"^(define|declare) (.*?)@(" + _NAME + r")\(")
+_ATTRS = re.compile(r"^attributes #(\d+) = \{(.*)\}$")
+_GROUP = re.compile(r"#(\d+)")
+LINKAGES = ("private", "internal", "available_externally", "linkonce", "weak", "common", "appending",
+            "extern_weak", "linkonce_odr", "weak_odr", "external")
+LOCAL = ("private", "internal")
+_VISIBILITY = ("hidden", "protected", "default")
+
+
+def unquote(name: str) -> str:
+    return name[1:-1] if name.startswith('"') else name
+
+
+def quote(name: str) -> str:
+    return name if re.fullmatch(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*", name) else '"' + name + '"'
+
+
+@dataclass
+class Entity:
+    """One top-level global: a function (header line and body lines), a variable, alias or ifunc (one line)."""
+
+    name: str
+    kind: str                         # "function", "declaration", "variable", "alias"
+    head: str
+    body: list[str] = field(default_factory=list)
+    comment: list[str] = field(default_factory=list)
+
+    @property
+    def words(self) -> list[str]:
+        """The keywords before the type: linkage, preemption, visibility, ... (functions and variables)."""
+        if self.kind in ("function", "declaration"):
+            return _DEFINE.match(self.head)[2].split()
+        words = []
+        for w in self.head.split(" = ", 1)[1].split():
+            if w in ("global", "constant", "alias", "ifunc"):
+                break
+            words.append(w)
+        return words
+
+    @property
+    def defined(self) -> bool:
+        return self.kind == "function" or self.kind != "declaration" and not {"external", "extern_weak"} & \
+            set(self.words)
+
+    @property
+    def linkage(self) -> str:
+        return next((w for w in self.words if w in LINKAGES), "external")
+
+    @property
+    def visibility(self) -> str:
+        return next((w for w in self.words if w in _VISIBILITY), "default")
+
+
+@dataclass
+class ParsedIR:
+    header: list[str]                 # source_filename, datalayout, triple
+    types: list[str]
+    module_asm: bool
+    entities: dict[str, Entity]
+    attributes: dict[str, str]        # attribute group number -> its text
+    metadata: list[str]               # `!N = ...` lines and `!llvm.module.flags`
+    used: set[str]                    # names in @llvm.used / @llvm.compiler.used: never renamed
+
+
+def parse(text: str) -> ParsedIR:
+    ir = ParsedIR([], [], False, {}, {}, [], set())
+    lines = text.splitlines()
+    comment: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if line.startswith(("source_filename", "target ")):
+            ir.header.append(line)
+        elif line.startswith("module asm"):
+            ir.module_asm = True
+        elif line.startswith("%") and " = type " in line:
+            ir.types.append(line)
+        elif line.startswith(("define ", "declare ")):
+            m = _DEFINE.match(line)
+            name = unquote(m[3])
+            ent = Entity(name, "function" if m[1] == "define" else "declaration", line, comment=comment)
+            if m[1] == "define":
+                while i < len(lines) and lines[i] != "}":
+                    ent.body.append(lines[i])
+                    i += 1
+                i += 1
+            ir.entities[name] = ent
+        elif (m := _GLOBAL.match(line)) is not None:
+            name = unquote(m[1])
+            kind = "alias" if re.search(r"\b(alias|ifunc)\b", line.split(" = ", 1)[1].split(",")[0]) \
+                else "variable"
+            ir.entities[name] = Entity(name, kind, line)
+            if name in ("llvm.used", "llvm.compiler.used"):
+                ir.used.update(unquote(n) for n in _REF.findall(line.split(" = ", 1)[1]))
+        elif (m := _ATTRS.match(line)) is not None:
+            ir.attributes[m[1]] = m[2]
+        elif re.match(r"!\d+ = ", line) or line.startswith("!llvm.module.flags = "):
+            ir.metadata.append(line)
+        comment = [line] if line.startswith("; Function Attrs") else []
+    return ir
+
+
+def _instructions(body: list[str]) -> list[str]:
+    return [ln for ln in body if ln.startswith("  ") and not ln.lstrip().startswith(("#dbg_", ";"))
+            and "@llvm.dbg." not in ln and "@llvm.pseudoprobe" not in ln]
+
+
+def _refs(text: str) -> list[str]:
+    return [unquote(n) for n in _REF.findall(text)]
+
+
+def summarize(text: str) -> dict:
+    """What the thin link needs of one module, as msgpack-able data: each defined global's linkage,
+    visibility, size, call edges, references and whether it may be imported."""
+    ir = parse(text)
+    functions, variables = {}, {}
+    for name, ent in ir.entities.items():
+        if name.startswith("llvm."):
+            continue
+        if ent.kind == "function":
+            insts = _instructions(ent.body)
+            calls = sorted({unquote(n) for ln in insts for n in _CALL.findall(ln)})
+            refs = sorted(set(_refs(ent.head + "\n" + "\n".join(insts))) - set(calls) - {name})
+            functions[name] = {"linkage": ent.linkage, "visibility": ent.visibility, "insts": len(insts),
+                               "calls": calls, "refs": refs, "why_not": _why_not_importable(ir, ent, insts)}
+        elif ent.defined:
+            variables[name] = {"linkage": ent.linkage, "visibility": ent.visibility, "kind": ent.kind,
+                               "refs": sorted(set(_refs(ent.head.split(" = ", 1)[1])) - {name})}
+    return {"functions": functions, "variables": variables,
+            "renamable": not ir.module_asm, "used": sorted(ir.used)}
+
+
+def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
+    """LLVM's reasons a function stays in its module, in short; empty when it may be imported."""
+    if ent.linkage not in ("external", *LOCAL):
+        return f"{ent.linkage} linkage"
+    head_tail = ent.head[ent.head.index("@"):]
+    if " section " in head_tail or " comdat" in head_tail:
+        return "section or comdat"
+    if any(_GROUP.fullmatch(g) and "noinline" in ir.attributes.get(g[1:], "").split()
+           for g in re.findall(r"#\d+", head_tail)) or " noinline " in ent.head:
+        return "noinline"
+    if "...)" in ent.head:
+        return "variadic"
+    body = "\n".join(insts)
+    if re.search(r"\basm\b", body):
+        return "inline asm"
+    if "blockaddress(" in body or "dso_local_equivalent" in body or "no_cfi" in body:
+        return "block address or symbol equivalence"
+    for ref in set(_refs(ent.head + "\n" + body)):
+        target = ir.entities.get(ref)
+        if target is None or target.linkage not in LOCAL:
+            continue
+        if target.kind == "alias":
+            return f"references local alias {ref}"
+        if ref.isdigit() or ref in ir.used or ir.module_asm:
+            return f"references non-renamable local {ref}"
+        if " section " in target.head:
+            return f"references local {ref} in an explicit section"
+    return ""
+
+
+def _balanced_end(text: str, start: int) -> int:
+    """Index just past the bracket group opening at `start` (quotes respected)."""
+    depth, i, quoted = 0, start, False
+    while i < len(text):
+        c = text[i]
+        if quoted:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c in "([{<":
+            depth += 1
+        elif c in ")]}>":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ValueError(f"unbalanced brackets in: {text[:80]}")
+
+
+def _without_linkage(words: list[str]) -> list[str]:
+    return [w for w in words if w not in LINKAGES]
+
+
+def declaration(ent: Entity) -> str:
+    """The entity as a declaration of the same symbol: what an import module says of what it does not carry."""
+    if ent.kind == "declaration":
+        return ent.head
+    if ent.kind == "function":
+        m = _DEFINE.match(ent.head)
+        close = _balanced_end(ent.head, m.end() - 1)
+        keep = re.findall(r"\b(?:local_unnamed_addr|unnamed_addr|addrspace\(\d+\)|align \d+)\b|#\d+",
+                          ent.head[close:])
+        return " ".join(["declare", *_without_linkage(m[2].split()), ent.head[m.start(3) - 1:close], *keep])
+    name, rest = ent.head.split(" = ", 1)
+    m = re.match(r"((?:[\w()]+ )*?)(global|constant) ", rest)
+    if m is None:
+        raise ValueError(f"cannot declare {ent.name}: {ent.head[:80]}")
+    pos = m.end()
+    if rest[pos] in "[{<":
+        end = _balanced_end(rest, pos + (1 if rest.startswith("<{", pos) else 0))
+        if rest.startswith("<{", pos):
+            end += 1
+    else:
+        end = rest.find(" ", pos)
+        end = len(rest) if end < 0 else end
+    words = [w for w in _without_linkage(m[1].split()) if w != "externally_initialized"]
+    align = re.search(r", align (\d+)", rest[end:])
+    return " ".join([f"{name} = external", *words, m[2], rest[pos:end].rstrip(",")]) + \
+        (f", align {align[1]}" if align else "")
+
+
+def import_module(text: str, functions: list[str]) -> str:
+    """The module to link into an importer: `functions` defined available_externally, with everything they
+    (and the metadata they carry) name declared. The exporter's renames must already be applied to `text`."""
+    ir = parse(text)
+    wanted = sorted(set(functions))
+    out = [*ir.header, *ir.types]
+    bodies, named = [], set()
+    for name in wanted:
+        ent = ir.entities[name]
+        m = _DEFINE.match(ent.head)
+        head = " ".join(["define", "available_externally", *_without_linkage(m[2].split())]) + " " + \
+            ent.head[m.start(3) - 1:]
+        head = re.sub(r" comdat(\(\$" + _NAME + r"\))?", "", head)
+        bodies += [head, *ent.body, "}"]
+        named.update(_refs("\n".join([head, *ent.body])))
+    metadata = ir.metadata
+    for line in metadata:
+        if "@" in line:
+            named.update(_refs(line))
+    for name in sorted(named - set(wanted)):
+        ent = ir.entities.get(name)
+        if ent is None:
+            raise ValueError(f"@{name} is used but not defined or declared")
+        if ent.kind == "alias":
+            raise ValueError(f"cannot import a reference to alias @{name}")
+        out.append(declaration(ent))
+    out += bodies
+    out += [f"attributes #{n} = {{{a}}}" for n, a in ir.attributes.items()]
+    out += metadata
+    return "\n".join(out) + "\n"

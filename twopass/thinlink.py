@@ -1,0 +1,135 @@
+"""The thin link: from every module's summary, what each module imports, exports, promotes and internalizes.
+
+This is stage 2 of ThinLTO (llvm/lib/Transforms/IPO/FunctionImport.cpp, LTO.cpp) on summaries only: it never
+sees IR. Import follows LLVM's rules and defaults: starting from every function a module defines, a callee
+defined elsewhere is imported when it is eligible and has at most `instr_limit` instructions; its own callees
+are then considered with the limit times `evolution` (0.7), and so on. What an imported function references in
+its module is exported from there; exported locals are promoted to hidden globals named `<name>.llvm.<n>`, n
+from the exporter's content hash, so exporter and importers agree without talking. Then every external
+definition that nothing outside its module can reach (the roots: `main` or the exported symbols, or for a
+shared library every default-visibility symbol) becomes internal, which lets the optimizer drop or inline it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+INSTR_LIMIT = 100
+EVOLUTION = 0.7
+_KEEP_EXTERNAL = ("appending", "common", "extern_weak")
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    instr_limit: int = INSTR_LIMIT
+    evolution: float = EVOLUTION
+    shared: bool = False
+    exports: tuple[str, ...] = ("main",)
+
+
+@dataclass
+class Decisions:
+    """One module's share of the thin link; everything its round-one worker must do, and its cache key."""
+
+    promote: dict[str, str] = field(default_factory=dict)              # local -> promoted name
+    imports: dict[str, list[str]] = field(default_factory=dict)        # exporter module -> its functions
+    internalize: list[str] = field(default_factory=list)
+    exported: set[str] = field(default_factory=set)
+
+    def key_fields(self, digests: dict[str, str], promotions: dict[str, dict[str, str]]) -> dict:
+        """What the module's bytes depend on beyond its own input: LLVM's rule (the hashes of every module
+        it imports from and its import, export and internalization decisions)."""
+        return {"promote": sorted(self.promote.items()), "internalize": self.internalize,
+                "imports": [[digests[e], fns, sorted(promotions[e].items())]
+                            for e, fns in sorted(self.imports.items())]}
+
+
+def promoted_name(name: str, digest: str) -> str:
+    return f"{name}.llvm.{int(digest[:8], 16)}"
+
+
+def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: LinkOptions) -> dict[str, Decisions]:
+    """`summaries` and `digests` by module; the same inputs give the same decisions whatever their order."""
+    order = sorted(summaries)
+    external: dict[str, list[str]] = {}  # name -> modules defining it with external linkage
+    for mod in order:
+        s = summaries[mod]
+        for name, g in (*s["functions"].items(), *s["variables"].items()):
+            if g["linkage"] not in ("private", "internal"):
+                external.setdefault(name, []).append(mod)
+    decisions = {mod: Decisions() for mod in order}
+
+    def resolve(context: str, name: str) -> str | None:
+        """The module whose definition `name` means inside `context`."""
+        s = summaries[context]
+        g = s["functions"].get(name) or s["variables"].get(name)
+        if g is not None:
+            return context
+        owners = external.get(name, [])
+        return owners[0] if len(owners) == 1 else None
+
+    for mod in order:
+        _imports_for(mod, summaries, resolve, decisions, options)
+    referenced: set[tuple[str, str]] = set()  # (defining module, name) used from another module
+    for mod in order:
+        s = summaries[mod]
+        for g in (*s["functions"].values(), *s["variables"].values()):
+            for name in (*g.get("calls", ()), *g["refs"]):
+                owner = resolve(mod, name)
+                if owner is not None and owner != mod:
+                    referenced.add((owner, name))
+    for mod in order:
+        d, s = decisions[mod], summaries[mod]
+        for name in sorted(d.exported):
+            g = s["functions"].get(name) or s["variables"].get(name)
+            if g["linkage"] in ("private", "internal"):
+                d.promote[name] = promoted_name(name, digests[mod])
+        roots = set(options.exports)
+        for name, g in sorted((*s["functions"].items(), *s["variables"].items())):
+            if (g["linkage"] != "external" or name in roots or name in d.exported or (mod, name) in referenced
+                    or name in s["used"] or (options.shared and g["visibility"] == "default")):
+                continue
+            d.internalize.append(name)
+    return decisions
+
+
+def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[str, Decisions],
+                 options: LinkOptions) -> None:
+    """LLVM's ComputeImportForModule: a worklist of call edges with decaying instruction limits."""
+    best: dict[tuple[str, str], float] = {}
+    work = deque((mod, callee, float(options.instr_limit))
+                 for _, fn in sorted(summaries[mod]["functions"].items()) for callee in fn["calls"])
+    while work:
+        context, name, limit = work.popleft()
+        owner = resolve(context, name)
+        if owner is None or owner == mod:
+            continue
+        fn = summaries[owner]["functions"].get(name)
+        if fn is None or fn["why_not"] or fn["insts"] > limit or best.get((owner, name), -1.0) >= limit:
+            continue
+        if fn["linkage"] in ("private", "internal") and not summaries[owner]["renamable"]:
+            continue
+        best[(owner, name)] = limit
+        exporter = decisions[owner]
+        exporter.exported.add(name)
+        for ref in (*fn["calls"], *fn["refs"]):
+            if resolve(owner, ref) == owner:
+                exporter.exported.add(ref)
+        work.extend((owner, callee, limit * options.evolution) for callee in fn["calls"])
+    imports: dict[str, set[str]] = {}
+    for owner, name in best:
+        imports.setdefault(owner, set()).add(name)
+    decisions[mod].imports = {owner: sorted(names) for owner, names in sorted(imports.items())}
+
+
+def load_summaries(raw: dict[str, bytes]) -> dict[str, dict]:
+    import msgpack
+    return {name: msgpack.unpackb(data) for name, data in raw.items()}
+
+
+def statistics(decisions: dict[str, Decisions]) -> dict:
+    return {"imported_functions": sum(len(f) for d in decisions.values() for f in d.imports.values()),
+            "importing_modules": sum(bool(d.imports) for d in decisions.values()),
+            "promoted": sum(len(d.promote) for d in decisions.values()),
+            "internalized": sum(len(d.internalize) for d in decisions.values())}
