@@ -22,6 +22,8 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 MODES = {"global": [], "comdat": ["--fold-outlined", "comdat"], "rounds1": ["--rounds", "1"],
          "local": ["--outliner", "local"], "never": ["--outliner", "never"]}
+IMPORT_MODES = {"import": ["--import"], "import-local": ["--import", "--outliner", "local"],
+                "import-never": ["--import", "--outliner", "never"]}
 CFLAGS = {"x86_64": [], "aarch64": ["-Xclang", "-Oz"]}  # zig's driver alone would give -Os (see tools/corpus.py)
 ASSEMBLER = {"x86_64": [],
              "aarch64": ["--assembler", f"{shlex.quote(sys.executable)} -m ziglang cc -target aarch64-linux-musl "
@@ -40,7 +42,8 @@ def builds(tmp_path_factory):
             bitcode = corpus.build_bitcode(target, debug=debug, cflags=CFLAGS[target])
             out = root / f"{target}-{mode}{'-g' if debug else ''}"
             proc = subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(out),
-                                   "-j", "2", "-q", *ASSEMBLER[target], *MODES[mode]], capture_output=True)
+                                   "-j", "2", "-q", *ASSEMBLER[target], *{**MODES, **IMPORT_MODES}[mode]],
+                                  capture_output=True)
             assert proc.returncode == 0, proc.stderr.decode()
             assert len(list(out.glob("*.o"))) == len(bitcode)
             done[key] = out
@@ -65,6 +68,16 @@ def needs_runner(target: str) -> None:
 def test_every_variant_passes_the_lua_suite(builds, tmp_path, target, mode, debug):
     needs_runner(target)
     exe = link(builds(target, mode, debug), target, tmp_path / "lua", icf=mode != "comdat")
+    passed, tail = corpus.run_lua_tests(exe, target)
+    assert passed, tail
+
+
+@pytest.mark.parametrize("mode", IMPORT_MODES)
+@pytest.mark.parametrize("target", ["x86_64", "aarch64"])
+def test_thin_link_variants_pass_the_lua_suite(builds, tmp_path, target, mode):
+    """Import, promotion and internalization across Lua's 33 modules, in every outliner mode."""
+    needs_runner(target)
+    exe = link(builds(target, mode), target, tmp_path / "lua")
     passed, tail = corpus.run_lua_tests(exe, target)
     assert passed, tail
 

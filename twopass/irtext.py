@@ -168,10 +168,10 @@ def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
         return "block address or symbol equivalence"
     for ref in set(_refs(ent.head + "\n" + body)):
         target = ir.entities.get(ref)
+        if target is not None and target.kind == "alias":
+            return f"references alias {ref}"
         if target is None or target.linkage not in LOCAL:
             continue
-        if target.kind == "alias":
-            return f"references local alias {ref}"
         if ref.isdigit() or ref in ir.used or ir.module_asm:
             return f"references non-renamable local {ref}"
         if " section " in target.head:

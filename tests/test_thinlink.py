@@ -1,0 +1,269 @@
+"""The thin link (`--import`): real clang ThinLTO bitcode from small C and C++ programs, imported, promoted and
+internalized by twopass, linked by zig's lld and run; plus the decisions themselves on hand-made summaries."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_clean_error
+from twopass import irtext, thinlink
+
+SOURCES = {
+    # Same static name in two modules, both reached by imported functions: both promoted, names distinct.
+    "a.c": "static const int table[4] = {3, 1, 4, 1};\n"
+           "__attribute__((noinline)) static int helper(int x) { return x * 3 + table[x & 3]; }\n"
+           "int api_a(int x) { return helper(x) + table[(x + 1) & 3]; }\n",
+    "b.c": "__attribute__((noinline)) static int helper(int x) { return x * 7 - 2; }\n"
+           "int api_b(int x) { return helper(x) ^ 5; }\n"
+           "int unused(int x) { return x * x + 1; }\n",
+    "c.c": "int api_c(int x) { return x + 40; }\n",
+    "main.c": "#include <stdio.h>\nint api_a(int), api_b(int), api_c(int);\n"
+              "int main(void) { int s = 0; for (int i = 0; i < 10; i++) s += api_a(i) + api_b(i) + api_c(i);\n"
+              "  printf(\"%d\\n\", s); return 0; }\n",
+}
+CPP = {
+    "lib.cpp": "#include <stdexcept>\nstatic int counter = 0;\ninline int twice(int x) { return 2 * x; }\n"
+               "int may_throw(int x) { if (x < 0) throw std::runtime_error(\"negative\");"
+               " return twice(x) + ++counter; }\n"
+               "int safe(int x) { try { return may_throw(x); } catch (const std::exception &) { return -1; } }\n"
+               "extern \"C\" int real_impl(int x) { return x * 11; }\n"
+               "extern \"C\" int alias_fn(int) __attribute__((alias(\"real_impl\")));\n"
+               "extern \"C\" int uses_alias(int x) { return alias_fn(x) + 1; }\n",
+    "app.cpp": "#include <cstdio>\nint safe(int);\ninline int twice(int x) { return 2 * x; }\n"
+               "extern \"C\" int uses_alias(int);\nint main() { int s = 0;\n"
+               "  for (int i = -3; i < 5; i++) s += safe(i) + twice(i) + uses_alias(i);\n"
+               "  std::printf(\"%d\\n\", s); return 0; }\n",
+}
+
+
+def compile_sources(sources: dict[str, str], where: Path, debug: bool = False) -> list[Path]:
+    where.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, text in sources.items():
+        (where / name).write_text(text)
+        obj = where / (name.rsplit(".", 1)[0] + ".o")
+        driver = "c++" if name.endswith(".cpp") else "cc"
+        subprocess.run([sys.executable, "-m", "ziglang", driver, "-target", "x86_64-linux-gnu", "-O2",
+                        "-flto=thin", *(["-g"] if debug else []), "-c", str(where / name), "-o", str(obj)],
+                       check=True, capture_output=True)
+        out.append(obj)
+    return out
+
+
+def run_program(objects: list[Path], exe: Path, cpp: bool = False) -> str:
+    subprocess.run([sys.executable, "-m", "ziglang", "c++" if cpp else "cc", "-target", "x86_64-linux-gnu",
+                    *map(str, objects), "-o", str(exe)], check=True, capture_output=True)
+    return subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+
+
+def symbols(llvm_tool, obj: Path) -> dict[str, tuple[str, str, str]]:
+    """name -> (binding, visibility, section index) from llvm-readelf."""
+    out = llvm_tool("llvm-readelf", "--syms", "--wide", obj).stdout.decode()
+    syms = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0].rstrip(":").isdigit():
+            syms[f[7]] = (f[4], f[5], f[6])
+    return syms
+
+
+def build(twopass, inputs, out: Path, *flags) -> dict:
+    rep = out.with_suffix(".json")
+    proc = twopass("build", *inputs, "-o", out, "-q", "--report", rep, *flags)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return json.loads(rep.read_text())
+
+
+def test_import_promotes_internalizes_and_runs(twopass, tmp_path, llvm_tool):
+    objs = compile_sources(SOURCES, tmp_path / "src")
+    expected = run_program(objs, tmp_path / "ref")
+    rep = build(twopass, objs, tmp_path / "out", "--import", "--no-cache")
+    assert rep["thin_link"]["imported_functions"] >= 2 and rep["thin_link"]["promoted"] >= 3
+    outs = {p.stem: p for p in (tmp_path / "out").glob("*.o")}
+    assert run_program(sorted(outs.values()), tmp_path / "prog") == expected
+    a, b, main = (symbols(llvm_tool, outs[n]) for n in ("a", "b", "main"))
+    ha = [n for n in a if n.startswith("helper.llvm.")]
+    hb = [n for n in b if n.startswith("helper.llvm.")]
+    assert len(ha) == len(hb) == 1 and ha != hb  # one static name, two modules, two names
+    for syms, name in ((a, ha[0]), (b, hb[0]), (a, next(n for n in a if n.startswith("table.llvm.")))):
+        assert syms[name][:2] == ("GLOBAL", "HIDDEN"), (name, syms[name])
+    assert main[ha[0]][2] == "UND" and main[hb[0]][2] == "UND"  # imported callers inlined into main
+    assert "unused" not in b  # nothing outside b.c uses it: internalized, then dropped
+    kept = build(twopass, objs, tmp_path / "kept", "--import", "--no-cache", "--export-symbol", "unused")
+    assert "unused" in symbols(llvm_tool, tmp_path / "kept" / "b.o")
+    assert kept["thin_link"]["internalized"] == rep["thin_link"]["internalized"] - 1
+    plain = build(twopass, objs, tmp_path / "plain", "--no-cache")
+    assert "thin_link" not in plain
+    assert run_program(sorted((tmp_path / "plain").glob("*.o")), tmp_path / "plain-prog") == expected
+
+
+def test_cpp_exceptions_comdats_aliases_and_debug_info(twopass, tmp_path, llvm_tool):
+    objs = compile_sources(CPP, tmp_path / "src", debug=True)
+    expected = run_program(objs, tmp_path / "ref", cpp=True)
+    rep = build(twopass, objs, tmp_path / "out", "--import", "--no-cache")
+    assert rep["thin_link"]["imported_functions"] >= 1
+    outs = sorted((tmp_path / "out").glob("*.o"))
+    assert run_program(outs, tmp_path / "prog", cpp=True) == expected
+    for obj in outs:
+        llvm_tool("llvm-dwarfdump", "--verify", obj)
+    app = symbols(llvm_tool, tmp_path / "out" / "app.o")
+    assert app["uses_alias"][2] == "UND"  # it calls an alias: never imported
+
+
+def test_import_is_deterministic(twopass, tmp_path):
+    objs = compile_sources(SOURCES, tmp_path / "src")
+    proc = twopass("verify-determinism", *objs, "--import")
+    assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_editing_an_imported_function_reruns_exactly_its_importers(twopass, tmp_path):
+    objs = compile_sources(SOURCES, tmp_path / "src")
+    store = tmp_path / "cache"
+    build(twopass, objs, tmp_path / "first", "--import", "--cache-dir", store)
+    edited = dict(SOURCES, **{"a.c": SOURCES["a.c"].replace("(x + 1) & 3", "(x + 2) & 3")})
+    objs2 = compile_sources(edited, tmp_path / "src")  # same place: the paths in the bitcode stay the same
+    rep = build(twopass, objs2, tmp_path / "second", "--import", "--cache-dir", store)
+    ran = sorted(m["output"] for m in rep["modules"] if not m["round1"]["cached"])
+    assert ran == ["a.o", "main.o"]  # b and c import nothing from a
+    assert rep["cache"]["streams"]["summary"]["ir"] == {"hits": 3, "misses": 1}
+    cold = build(twopass, objs2, tmp_path / "cold", "--import", "--no-cache")
+    assert cold["thin_link"] == rep["thin_link"]
+    for p in (tmp_path / "cold").glob("*.o"):
+        assert (tmp_path / "second" / p.name).read_bytes() == p.read_bytes(), p.name
+
+
+def test_bad_export_symbols_file(twopass, tmp_path):
+    objs = compile_sources({"c.c": SOURCES["c.c"]}, tmp_path / "src")
+    proc = twopass("build", *objs, "-o", tmp_path / "out", "--import", "--export-symbols-file", tmp_path / "none")
+    assert "none" in assert_clean_error(proc)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+# -- the decisions on hand-made summaries -----------------------------------------------------------------------
+
+def fn(insts: int, calls=(), refs=(), linkage="external", why_not="", visibility="default") -> dict:
+    return {"linkage": linkage, "visibility": visibility, "insts": insts, "calls": list(calls),
+            "refs": list(refs), "why_not": why_not}
+
+
+def summary(functions: dict, variables: dict | None = None) -> dict:
+    return {"functions": functions, "variables": variables or {}, "renamable": True, "used": []}
+
+
+DIGESTS = {m: f"{i:08x}" + "0" * 56 for i, m in enumerate(("m", "e", "f", "g"), 1)}
+
+
+def test_limits_decay_along_call_chains():
+    sums = {"m": summary({"main": fn(10, calls=["f"])}),
+            "e": summary({"f": fn(90, calls=["g"]), "g": fn(65, calls=["h"]), "h": fn(50)})}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
+    assert d["m"].imports == {"e": ["f", "g"]}  # g: 65 <= 70; h: 50 > 49
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(instr_limit=80))
+    assert d["m"].imports == {}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(evolution=1.0))
+    assert d["m"].imports == {"e": ["f", "g", "h"]}
+
+
+def test_ineligible_functions_stay_and_locals_they_reach_are_promoted():
+    sums = {"m": summary({"main": fn(10, calls=["f", "n"])}),
+            "e": summary({"f": fn(20, calls=["s"], refs=["k"]), "s": fn(30, linkage="internal"),
+                          "n": fn(5, why_not="noinline")},
+                         {"k": {"linkage": "private", "visibility": "default", "kind": "variable", "refs": []}})}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
+    assert d["m"].imports == {"e": ["f", "s"]}
+    assert d["e"].promote == {"k": thinlink.promoted_name("k", DIGESTS["e"]),
+                              "s": thinlink.promoted_name("s", DIGESTS["e"])}
+    assert d["e"].internalize == [] and d["m"].internalize == []  # n and f are used from m; main is a root
+
+
+def test_same_local_name_in_two_exporters_gets_two_names():
+    sums = {"m": summary({"main": fn(10, calls=["f", "g"])}),
+            "e": summary({"f": fn(5, calls=["helper"]), "helper": fn(5, linkage="internal")}),
+            "f": summary({"g": fn(5, calls=["helper"]), "helper": fn(5, linkage="internal")})}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
+    assert d["e"].promote["helper"] != d["f"].promote["helper"]
+    assert d["m"].imports == {"e": ["f", "helper"], "f": ["g", "helper"]}
+
+
+def test_internalization_roots_and_shared_libraries():
+    sums = {"m": summary({"main": fn(10, calls=["f"])}),
+            "e": summary({"f": fn(500), "api": fn(500), "hid": fn(500, visibility="hidden")})}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
+    assert d["e"].internalize == ["api", "hid"]
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(exports=("main", "api")))
+    assert d["e"].internalize == ["hid"]
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(shared=True, exports=()))
+    assert d["e"].internalize == ["hid"] and d["m"].internalize == []
+
+
+def test_decisions_do_not_depend_on_input_order():
+    rng = random.Random(7)
+    names = [f"m{i}" for i in range(40)]
+    sums = {m: summary({f"{m}_f{j}": fn(rng.randint(1, 150), calls=[f"{rng.choice(names)}_f{rng.randint(0, 4)}"
+                                                                      for _ in range(3)],
+                                        linkage=rng.choice(["external", "internal"])) for j in range(5)})
+            for m in names}
+    digests = {m: f"{i:08x}" + "0" * 56 for i, m in enumerate(names)}
+    ref = thinlink.thin_link(sums, digests, thinlink.LinkOptions())
+    shuffled = list(sums.items())
+    rng.shuffle(shuffled)
+    again = thinlink.thin_link(dict(shuffled), digests, thinlink.LinkOptions())
+    assert {m: vars(d) for m, d in ref.items()} == {m: vars(d) for m, d in again.items()}
+
+
+# -- the textual IR side ------------------------------------------------------------------------------------------
+
+def test_declarations_of_tricky_definitions():
+    f = irtext.Entity("f", "function",
+                      'define linkonce_odr hidden noundef i32 @f(ptr noundef byval(%struct.T) align 8 %0, i32 %1) '
+                      'local_unnamed_addr #3 comdat section ".text.f" align 16 personality ptr @__gxx_personality_v0'
+                      ' !dbg !12 {')
+    assert irtext.declaration(f) == ("declare hidden noundef i32 @f(ptr noundef byval(%struct.T) align 8 %0, "
+                                     "i32 %1) local_unnamed_addr #3 align 16")
+    v = irtext.Entity("v", "variable", '@v = internal thread_local(initialexec) global { i32, [2 x ptr] } '
+                                       '{ i32 1, [2 x ptr] [ptr @a, ptr @b] }, section "s", align 8, !dbg !4')
+    assert irtext.declaration(v) == "@v = external thread_local(initialexec) global { i32, [2 x ptr] }, align 8"
+    c = irtext.Entity("c", "variable", '@c = hidden unnamed_addr constant <{ i8, i32 }> <{ i8 1, i32 2 }>, align 1')
+    assert irtext.declaration(c) == "@c = external hidden unnamed_addr constant <{ i8, i32 }>, align 1"
+
+
+def test_summary_flags_what_cannot_be_imported():
+    text = "\n".join([
+        '@.str = private unnamed_addr constant [2 x i8] c"x\\00", align 1',
+        '@inasm = internal global i32 0, section "special"',
+        '@al = alias i32 (i32), ptr @plain',
+        "define i32 @plain(i32 %0) #0 {", "  %2 = add i32 %0, 1", "  ret i32 %2", "}",
+        "define i32 @noinl(i32 %0) #1 {", "  ret i32 %0", "}",
+        "define i32 @var(i32 %0, ...) #0 {", "  ret i32 %0", "}",
+        "define void @asm() #0 {", '  call void asm sideeffect "nop", ""()', "  ret void", "}",
+        "define ptr @str() #0 {", "  ret ptr @.str", "}",
+        "define ptr @sect() #0 {", "  ret ptr @inasm", "}",
+        "define i32 @viaalias(i32 %0) #0 {", "  %2 = call i32 @al(i32 %0)", "  ret i32 %2", "}",
+        "attributes #0 = { nounwind }", "attributes #1 = { noinline nounwind }"])
+    fns = irtext.summarize(text)["functions"]
+    assert fns["plain"]["why_not"] == "" and fns["plain"]["insts"] == 2
+    assert fns["str"]["why_not"] == "" and fns["str"]["refs"] == [".str"]
+    assert fns["noinl"]["why_not"] == "noinline"
+    assert fns["var"]["why_not"] == "variadic"
+    assert fns["asm"]["why_not"] == "inline asm"
+    assert "explicit section" in fns["sect"]["why_not"]
+    assert "alias" in fns["viaalias"]["why_not"] and fns["viaalias"]["calls"] == ["al"]
+
+
+@pytest.mark.parametrize("modules", [2000])
+def test_thin_link_handles_thousands_of_summaries(modules):
+    """Correct on a program the size of a large service; its time is measured by tools/bench_thinlink.py."""
+    from tools.bench_thinlink import synthetic
+    sums, digests = synthetic(modules, seed=1)
+    d = thinlink.thin_link(sums, digests, thinlink.LinkOptions())
+    stats = thinlink.statistics(d)
+    assert stats["imported_functions"] > modules and stats["importing_modules"] > modules // 2
+    for m, dec in d.items():
+        for exporter, functions in dec.imports.items():
+            assert exporter != m and all(sums[exporter]["functions"][f]["insts"] <= 100 for f in functions)
