@@ -85,6 +85,8 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
             g = s["functions"].get(name) or s["variables"].get(name)
             if g["linkage"] in ("private", "internal"):
                 d.promote[name] = promoted_name(name, digests[mod])
+        if not s["renamable"]:
+            continue  # its module asm may name anything: leave every symbol as it is
         roots = set(options.exports)
         for name, g in sorted((*s["functions"].items(), *s["variables"].items())):
             if (g["linkage"] != "external" or name in roots or name in d.exported or (mod, name) in referenced
