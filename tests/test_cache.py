@@ -94,12 +94,17 @@ def damaged(c: cache.Cache, path: Path, data: bytes, caplog) -> None:
     assert str(path) in caplog.records[0].getMessage() and "is damaged; removed" in caplog.text
 
 
-def test_any_flipped_byte_is_a_logged_miss(tmp_path, caplog):
+def stored(tmp_path, n: int, size: int):
+    """A cache holding one scratch entry: (cache, key, its file, its good bytes)."""
     c = cache.Cache(str(tmp_path))
-    k = key(5)
-    c.put("scratch", k, payload(5, 40))
+    k = key(n)
+    c.put("scratch", k, payload(n, size))
     path = entry_path(c, "scratch", k)
-    good = path.read_bytes()
+    return c, k, path, path.read_bytes()
+
+
+def test_any_flipped_byte_is_a_logged_miss(tmp_path, caplog):
+    c, k, path, good = stored(tmp_path, 5, 40)
     rng = random.Random(5)
     for offset in range(len(good)):  # magic, length, digest and payload alike
         data = bytearray(good)
@@ -111,11 +116,7 @@ def test_any_flipped_byte_is_a_logged_miss(tmp_path, caplog):
 
 
 def test_truncated_entry_is_a_logged_miss(tmp_path, caplog):
-    c = cache.Cache(str(tmp_path))
-    k = key(6)
-    c.put("scratch", k, payload(6, 5000))
-    path = entry_path(c, "scratch", k)
-    good = path.read_bytes()
+    c, k, path, good = stored(tmp_path, 6, 5000)
     for length in (0, 1, 3, 4, 11, 12, HEADER - 1, HEADER, HEADER + 1, 2500, len(good) - 1):
         damaged(c, path, good[:length], caplog)
 
