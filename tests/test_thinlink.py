@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgpack
 import pytest
 
 from conftest import assert_clean_error
@@ -132,10 +133,29 @@ def test_editing_an_imported_function_reruns_exactly_its_importers(twopass, tmp_
     ran = sorted(m["output"] for m in rep["modules"] if not m["round1"]["cached"])
     assert ran == ["a.o", "main.o"]  # b and c import nothing from a
     assert rep["cache"]["streams"]["summary"]["ir"] == {"hits": 3, "misses": 1}
+    assert rep["cache"]["streams"]["thin link"]["ir"] == {"hits": 0, "misses": 1}
+    warm = build(twopass, objs2, tmp_path / "warm", "--import", "--cache-dir", store)
+    assert warm["cache"]["streams"]["thin link"]["ir"] == {"hits": 1, "misses": 0}
+    assert "summary" not in warm["cache"]["streams"]  # the decisions came from the cache: no summary read
+    assert warm["thin_link"] == rep["thin_link"] and not any(warm["llvm_seconds"].values())
     cold = build(twopass, objs2, tmp_path / "cold", "--import", "--no-cache")
     assert cold["thin_link"] == rep["thin_link"]
     for p in (tmp_path / "cold").glob("*.o"):
-        assert (tmp_path / "second" / p.name).read_bytes() == p.read_bytes(), p.name
+        for out in ("second", "warm"):
+            assert (tmp_path / out / p.name).read_bytes() == p.read_bytes(), (out, p.name)
+
+
+def test_decisions_round_trip_and_bad_entries_are_refused():
+    decisions = thinlink.thin_link({"a": summary({"f": fn(3, calls=["g"])}), "b": summary({"g": fn(2, refs=["k"]),
+                                    "k": fn(1, linkage="internal")})}, {"a": "0" * 64, "b": "f" * 64},
+                                   thinlink.LinkOptions())
+    again = thinlink.load_decisions(thinlink.dump_decisions(decisions))
+    assert {m: (d.promote, d.imports, d.internalize) for m, d in again.items()} == \
+        {m: (d.promote, d.imports, d.internalize) for m, d in decisions.items()}
+    assert again["a"].imports == {"b": ["g"]} and again["b"].promote == {"k": "k.llvm.4294967295"}
+    for bad in (b"", b"\x93\x01\x02\x03", msgpack.packb({"a": [1, 2]})):
+        with pytest.raises(ValueError, match="not thin-link decisions"):
+            thinlink.load_decisions(bad)
 
 
 def test_bad_export_symbols_file(twopass, tmp_path):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from . import cgdata, llvm, workers
 from .cache import Cache
 from .errors import TwopassError
-from .plan import ModuleInput, Plan, module_keys, summary_key
+from .plan import ModuleInput, Plan, link_key, module_keys, summary_key
 from .report import Progress
 
 log = logging.getLogger("twopass.build")
@@ -83,6 +83,28 @@ class _Artefacts:
     def save_summary(self, m: ModuleInput, data: bytes) -> None:
         if self.store is not None:
             self.store.put("ir", summary_key(m, self.versions), data)
+
+    def link(self, modules: list[ModuleInput]):
+        """The thin link's decisions when they were made before for exactly these inputs and options."""
+        if self.store is None:
+            return None
+        from . import thinlink
+        key = link_key(modules, self.opts.thin_link, self.versions)
+        data = self._get("ir", key)
+        decisions = None
+        if data is not None:
+            try:
+                decisions = thinlink.load_decisions(data)
+            except ValueError as e:
+                log.warning("cache entry ir/%s ignored: %s", key, e)
+        self.stats.count("thin link", "ir", decisions is not None)
+        return decisions
+
+    def save_link(self, modules: list[ModuleInput], decisions) -> None:
+        if self.store is not None:
+            from . import thinlink
+            self.store.put("ir", link_key(modules, self.opts.thin_link, self.versions),
+                           thinlink.dump_decisions(decisions))
 
     def _get(self, stream: str, key: str) -> bytes | None:
         return None if self.store is None else self.store.get(stream, key)
@@ -252,17 +274,25 @@ def run(plan: Plan, outdir: str, jobs: int, keep_going: bool = False, progress: 
 
 
 def _thin_link(plan: Plan, result: BuildResult, cache: _Artefacts, run_round):
-    """Summaries (cached, computed in workers), the thin link on them alone, and each module's import job."""
+    """The thin link's decisions, from the cache when no input changed, else from the summaries (cached,
+    computed in workers) alone; and each module's import job."""
     from . import thinlink
-    summaries = run_round("summary", workers.summarize, (), lambda m: (m.path, m.data), plan.modules,
-                          cache.summary)
-    modules = [m for m in plan.modules if m.output in summaries]
-    for m in modules:
-        cache.save_summary(m, summaries[m.output])
-    start = time.perf_counter()
+    modules = plan.modules
+    decisions = cache.link(modules)
+    if decisions is None:
+        summaries = run_round("summary", workers.summarize, (), lambda m: (m.path, m.data), modules, cache.summary)
+        modules = [m for m in modules if m.output in summaries]
+        for m in modules:
+            cache.save_summary(m, summaries[m.output])
+        start = time.perf_counter()
+        decisions = thinlink.thin_link(thinlink.load_summaries(summaries), {m.output: m.digest for m in modules},
+                                       plan.options.thin_link)
+        if len(modules) == len(plan.modules):
+            cache.save_link(modules, decisions)
+    else:
+        start = time.perf_counter()
     by_output = {m.output: m for m in modules}
     digests = {m.output: m.digest for m in modules}
-    decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, plan.options.thin_link)
     promotions = {o: d.promote for o, d in decisions.items()}
     cache.set_link(modules, {o: d.key_fields(digests, promotions) for o, d in decisions.items()})
     jobs = {o: workers.Imports(d.promote, d.internalize,

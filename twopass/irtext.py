@@ -233,10 +233,9 @@ def declaration(ent: Entity) -> str:
         (f", align {align[1]}" if align else "")
 
 
-def import_module(text: str, functions: list[str]) -> str:
+def import_module(ir: ParsedIR, functions: list[str]) -> str:
     """The module to link into an importer: `functions` defined available_externally, with everything they
-    (and the metadata they carry) name declared. The exporter's renames must already be applied to `text`."""
-    ir = parse(text)
+    (and the metadata they carry) name declared. `ir` is the exporter's, its renames already applied."""
     wanted = sorted(set(functions))
     out = [*ir.header, *ir.types]
     bodies, named = [], set()

@@ -94,6 +94,8 @@ class Plan:
 #                  rule: the sha256 of every module it imports from, what it imports from each, and its
 #                  own and its exporters' promotions and its internalizations (`Decisions.key_fields`).
 # summary(m)     = H("summary", versions, the input module's bytes)   stream "ir": the thin link's input
+# link           = H("link", versions, link options, every module's output name and input bytes) stream "ir":
+#                  the thin link's decisions, so a rebuild of unchanged inputs reads no summary
 # ir(m)          = H("ir", base)                        stream "ir": the optimized IR
 # round_one(m)   = H("round1", base, final layout)      stream "scratch" (two rounds) or "object" (one round);
 #                                                       the layout (fold mode, assembler) only when round
@@ -128,6 +130,12 @@ class ModuleKeys:
 def summary_key(module: ModuleInput, versions: dict[str, str]) -> str:
     return _digest({"stream": "summary", "format": _KEY_FORMAT, "twopass": __version__, **versions,
                     "input": module.digest})
+
+
+def link_key(modules: list[ModuleInput], options: LinkOptions, versions: dict[str, str]) -> str:
+    return _digest({"stream": "link", "format": _KEY_FORMAT, "twopass": __version__, **versions,
+                    "options": [options.instr_limit, options.evolution, options.shared, sorted(options.exports)],
+                    "modules": sorted([m.output, m.digest] for m in modules)})
 
 
 def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, str],

@@ -125,6 +125,21 @@ def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[
     decisions[mod].imports = {owner: sorted(names) for owner, names in sorted(imports.items())}
 
 
+def dump_decisions(decisions: dict[str, Decisions]) -> bytes:
+    import msgpack
+    return msgpack.packb({mod: [d.promote, d.imports, d.internalize] for mod, d in sorted(decisions.items())})
+
+
+def load_decisions(data: bytes) -> dict[str, Decisions]:
+    """ValueError when `data` is not what dump_decisions wrote."""
+    import msgpack
+    try:
+        return {mod: Decisions(dict(p), {e: list(f) for e, f in i.items()}, list(n))
+                for mod, (p, i, n) in msgpack.unpackb(data).items()}
+    except (ValueError, TypeError, AttributeError, msgpack.UnpackException) as e:
+        raise ValueError(f"not thin-link decisions: {e}") from None
+
+
 def load_summaries(raw: dict[str, bytes]) -> dict[str, dict]:
     import msgpack
     return {name: msgpack.unpackb(data) for name, data in raw.items()}
