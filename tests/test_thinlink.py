@@ -84,7 +84,7 @@ def build(twopass, inputs, out: Path, *flags) -> dict:
 def test_import_promotes_internalizes_and_runs(twopass, tmp_path, llvm_tool):
     objs = compile_sources(SOURCES, tmp_path / "src")
     expected = run_program(objs, tmp_path / "ref")
-    rep = build(twopass, objs, tmp_path / "out", "--import", "--no-cache")
+    rep = build(twopass, objs, tmp_path / "out", "--no-cache")  # importing is the default
     assert rep["thin_link"]["imported_functions"] >= 2 and rep["thin_link"]["promoted"] >= 3
     outs = {p.stem: p for p in (tmp_path / "out").glob("*.o")}
     assert run_program(sorted(outs.values()), tmp_path / "prog") == expected
@@ -99,9 +99,20 @@ def test_import_promotes_internalizes_and_runs(twopass, tmp_path, llvm_tool):
     kept = build(twopass, objs, tmp_path / "kept", "--import", "--no-cache", "--export-symbol", "unused")
     assert "unused" in symbols(llvm_tool, tmp_path / "kept" / "b.o")
     assert kept["thin_link"]["internalized"] == rep["thin_link"]["internalized"] - 1
-    plain = build(twopass, objs, tmp_path / "plain", "--no-cache")
+    plain = build(twopass, objs, tmp_path / "plain", "--no-import", "--no-cache")
     assert "thin_link" not in plain
     assert run_program(sorted((tmp_path / "plain").glob("*.o")), tmp_path / "plain-prog") == expected
+
+
+def test_inputs_without_main_are_a_library(twopass, tmp_path, llvm_tool):
+    """Internalizing everything but main would empty a library's objects: without a main, what has default
+    visibility stays (as with --shared), and the imports still happen."""
+    objs = [o for o in compile_sources(SOURCES, tmp_path / "src") if o.stem != "main"]
+    rep = build(twopass, objs, tmp_path / "lib", "--no-cache")
+    assert rep["thin_link"]["internalized"] == 0
+    for obj, name in (("a", "api_a"), ("b", "api_b"), ("b", "unused"), ("c", "api_c")):
+        bind, visibility, section = symbols(llvm_tool, tmp_path / "lib" / f"{obj}.o")[name]
+        assert (bind, visibility) == ("GLOBAL", "DEFAULT") and section != "UND", name
 
 
 def test_cpp_exceptions_comdats_aliases_and_debug_info(twopass, tmp_path, llvm_tool):
@@ -176,7 +187,7 @@ def summary(functions: dict, variables: dict | None = None) -> dict:
     return {"functions": functions, "variables": variables or {}, "renamable": True, "used": []}
 
 
-DIGESTS = {m: f"{i:08x}" + "0" * 56 for i, m in enumerate(("m", "e", "f", "g"), 1)}
+DIGESTS = {m: f"{i:08x}" + "0" * 56 for i, m in enumerate(("m", "e", "f", "g", "u"), 1)}
 
 
 def test_limits_decay_along_call_chains():
@@ -220,6 +231,9 @@ def test_internalization_roots_and_shared_libraries():
     assert d["e"].internalize == ["hid"]
     d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(shared=True, exports=()))
     assert d["e"].internalize == ["hid"] and d["m"].internalize == []
+    library = {"e": sums["e"], "u": summary({"use": fn(10, calls=["f"])})}  # no main: a library's inputs
+    d = thinlink.thin_link(library, DIGESTS, thinlink.LinkOptions())
+    assert d["e"].internalize == ["hid"] and d["u"].internalize == []
 
 
 def test_decisions_do_not_depend_on_input_order():

@@ -6,8 +6,8 @@ Builds Lua 5.4 (x86-64 -O2, natively run) four ways, all linked with `ld.lld --i
     import      twopass build --import (thin link: import, promotion, internalization), two rounds
     no-import   twopass build --no-import (each module alone), two rounds
 checks each with Lua's test suite, then runs tools/workload.lua on each, interleaved (A B C D A B C D ...)
---repeat times, and reports medians, min, `.text` bytes and the ratios import/lld-2 (target <= 1.03) and
-import/no-import.
+--repeat times, and reports CPU-time medians and min (wall too), `.text` bytes and the ratios
+import/lld-2 (target <= 1.03) and import/no-import.
 
     python tools/bench_runtime.py [--repeat 7] [--iterations 4] [--jobs 2] [--json out.json]
 """
@@ -17,6 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,10 +51,25 @@ def build(work: Path, jobs: int) -> dict[str, Path]:
     return exes
 
 
-def run_once(exe: Path, iterations: int) -> tuple[float, str]:
+def run_once(exe: Path, iterations: int) -> tuple[float, float, str]:
+    """Wall and CPU seconds (user + system) of one run: on a shared machine CPU time moves less."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     out = subprocess.run([str(exe), str(WORKLOAD), str(iterations)], check=True, capture_output=True, text=True)
-    return time.perf_counter() - start, out.stdout.strip()
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, out.stdout.strip()
+
+
+def instructions(exe: Path, iterations: int) -> int | None:
+    """Instructions one run executes, counted by valgrind (callgrind): unlike time on a shared machine, this does
+    not move between runs. None when valgrind is not installed."""
+    if shutil.which("valgrind") is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="twopass-callgrind-") as tmp:
+        proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", str(exe),
+                               str(WORKLOAD), str(iterations)], capture_output=True, text=True, check=True)
+    return int(re.search(r"Collected : (\d+)", proc.stderr)[1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,23 +83,36 @@ def main(argv: list[str] | None = None) -> int:
         exes = build(Path(tmp), args.jobs)
         suite = {name: corpus.run_lua_tests(exe, "x86_64")[0] for name, exe in exes.items()}
         sizes = {name: corpus.text_size(exe) for name, exe in exes.items()}
+        counted = {name: instructions(exe, 1) for name, exe in exes.items()}
         times: dict[str, list[float]] = {name: [] for name in exes}
+        cpu: dict[str, list[float]] = {name: [] for name in exes}
         outputs = set()
         for _ in range(args.repeat):
             for name, exe in exes.items():
-                seconds, printed = run_once(exe, args.iterations)
+                seconds, cpu_seconds, printed = run_once(exe, args.iterations)
                 times[name].append(seconds)
+                cpu[name].append(cpu_seconds)
                 outputs.add(printed)
-    med = {name: statistics.median(ts) for name, ts in times.items()}
+    med = {name: statistics.median(ts) for name, ts in cpu.items()}
     result = {"repeat": args.repeat, "iterations": args.iterations, "cpus": os.cpu_count(),
-              "seconds": times, "median": med, "min": {n: min(ts) for n, ts in times.items()},
-              "text_bytes": sizes, "lua_suite_passed": suite, "same_output": len(outputs) == 1,
+              "seconds": times, "cpu_seconds": cpu, "median_cpu": med,
+              "min_cpu": {n: min(ts) for n, ts in cpu.items()},
+              "median_wall": {n: statistics.median(ts) for n, ts in times.items()},
+              "instructions": counted, "text_bytes": sizes, "lua_suite_passed": suite, "same_output": len(outputs) == 1,
               "ratios": {"import/lld-2": med["import"] / med["lld-2"], "import/lld-1": med["import"] / med["lld-1"],
                          "import/no-import": med["import"] / med["no-import"]}}
-    print(f"Lua 5.4 x86-64 -O2, tools/workload.lua x{args.iterations}, {args.repeat} interleaved runs")
+    print(f"Lua 5.4 x86-64 -O2, tools/workload.lua x{args.iterations}, {args.repeat} interleaved runs (CPU seconds)")
     for name in exes:
-        print(f"  {name:10} median {med[name]:.3f}s  min {min(times[name]):.3f}s  .text {sizes[name]:,}  "
+        print(f"  {name:10} median {med[name]:.3f}s  min {min(cpu[name]):.3f}s  "
+              f"(wall median {result['median_wall'][name]:.3f}s)  .text {sizes[name]:,}  "
               f"suite {'pass' if suite[name] else 'FAIL'}")
+    if all(counted.values()):
+        result["ratios"].update({f"instructions {a}/{b}": counted[a] / counted[b]
+                                 for a, b in (("import", "lld-2"), ("import", "no-import"))})
+        print("  instructions of one workload iteration (valgrind): " +
+              ", ".join(f"{n} {c:,}" for n, c in counted.items()))
+        print("  instructions import/lld-2 {:.4f}   import/no-import {:.4f}".format(
+            result["ratios"]["instructions import/lld-2"], result["ratios"]["instructions import/no-import"]))
     r = result["ratios"]
     print(f"  import/lld-2 {r['import/lld-2']:.3f} (target <= 1.03)   import/lld-1 {r['import/lld-1']:.3f}   "
           f"import/no-import {r['import/no-import']:.3f}   same output: {result['same_output']}")

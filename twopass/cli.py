@@ -105,16 +105,16 @@ def _build_options(p) -> None:
     p.add_argument("--cgdata-in", metavar="FILE",
                    help="reader build: one round that uses this codegen data (from a writer build or llvm-cgdata)")
     t = p.add_argument_group("thin link (import across modules, promotion, internalization)")
-    t.add_argument("--import", dest="thin_link", action="store_true",
-                   help="import small functions from other modules for inlining, as ThinLTO does")
-    t.add_argument("--no-import", dest="thin_link", action="store_false", help="compile each module alone (default)")
+    t.add_argument("--import", dest="thin_link", action="store_true", default=True,
+                   help="import small functions from other modules for inlining, as ThinLTO does (default)")
+    t.add_argument("--no-import", dest="thin_link", action="store_false", help="compile each module alone")
     t.add_argument("--import-instr-limit", type=int, default=100, metavar="N",
                    help="import functions of at most N instructions (default 100)")
     t.add_argument("--import-instr-evolution-factor", type=float, default=0.7, metavar="F",
                    help="the limit for callees of imported functions, per level (default 0.7)")
     t.add_argument("--export-symbol", action="append", default=[], metavar="NAME",
                    help="a symbol the program exports (besides main); everything else not used across "
-                        "modules is internalized")
+                        "modules is internalized (inputs without a main are taken for a library: see --shared)")
     t.add_argument("--export-symbols-file", metavar="FILE", help="such symbols, one per line")
     t.add_argument("--shared", action="store_true", help="a shared library: keep every default-visibility symbol")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")

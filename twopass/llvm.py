@@ -137,8 +137,10 @@ def target_machine(info: TargetInfo, opt_level: int = 2):
 
 
 def optimize(mod, tm, speed_level: int) -> None:
-    """The per-module default pipeline at -O<speed_level>; -Os/-Oz come from function attributes."""
+    """The per-module default pipeline at -O<speed_level>; -Os/-Oz come from function attributes. Vectorizers
+    as lld's LTO backend sets them (both from -O2 up; llvmlite's default leaves the SLP vectorizer off)."""
     pto = _lib().create_pipeline_tuning_options(speed_level=speed_level)
+    pto.loop_vectorization = pto.slp_vectorization = speed_level > 1
     pb = _lib().create_pass_builder(tm, pto)
     pb.getModulePassManager().run(mod, pb)
 

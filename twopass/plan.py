@@ -104,7 +104,7 @@ class Plan:
 #                    data file's path, final layout)    stream "object"
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
-_KEY_FORMAT = 1
+_KEY_FORMAT = 2  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2)
 
 
 def _digest(fields: dict) -> str:

@@ -6,8 +6,9 @@ defined elsewhere is imported when it is eligible and has at most `instr_limit` 
 are then considered with the limit times `evolution` (0.7), and so on. What an imported function references in
 its module is exported from there; exported locals are promoted to hidden globals named `<name>.llvm.<n>`, n
 from the exporter's content hash, so exporter and importers agree without talking. Then every external
-definition that nothing outside its module can reach (the roots: `main` or the exported symbols, or for a
-shared library every default-visibility symbol) becomes internal, which lets the optimizer drop or inline it.
+definition that nothing outside its module can reach (the roots: `main` and the exported symbols; for a shared
+library, or inputs without a `main`, every default-visibility symbol too) becomes internal, which lets the
+optimizer drop or inline it.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
                 owner = resolve(mod, name)
                 if owner is not None and owner != mod:
                     referenced.add((owner, name))
+    # Inputs without a main are not a program but a library: what it exports is whatever has default visibility.
+    shared = options.shared or not any("main" in summaries[mod]["functions"] for mod in order)
     for mod in order:
         d, s = decisions[mod], summaries[mod]
         for name in sorted(d.exported):
@@ -90,7 +93,7 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
         roots = set(options.exports)
         for name, g in sorted((*s["functions"].items(), *s["variables"].items())):
             if (g["linkage"] != "external" or name in roots or name in d.exported or (mod, name) in referenced
-                    or name in s["used"] or (options.shared and g["visibility"] == "default")):
+                    or name in s["used"] or (shared and g["visibility"] == "default")):
                 continue
             d.internalize.append(name)
     return decisions
