@@ -149,12 +149,14 @@ def test_target_checks(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo_builds(tmp_path_factory):
-    """The -g demo corpus through both rounds in each fold mode (and local outlining)."""
+    """The -g demo corpus through both rounds in each fold mode (and local outlining); all but `functions`
+    leave ordinary functions in `.text`."""
     from conftest import run_twopass
 
     root = tmp_path_factory.mktemp("layout")
-    modes = {"none": ["--fold-outlined", "none"], "sections": [], "comdat": ["--fold-outlined", "comdat"],
-             "local": ["--outliner", "local"], "never": ["--outliner", "never"]}
+    only = "-fno-function-sections"
+    modes = {"none": ["--fold-outlined", "none"], "sections": [only], "comdat": ["--fold-outlined", "comdat", only],
+             "local": ["--outliner", "local", only], "never": ["--outliner", "never"], "functions": []}
     for mode, flags in modes.items():
         run_twopass("build", DATA / "x86_64-g", "-o", root / mode, "-j", "2", "-q", *flags, check=True)
     return root
@@ -216,7 +218,7 @@ def _fdes(text: str) -> list[str]:
 
 
 def test_debug_info_and_unwind_tables_stay_valid(demo_builds, llvm_tool):
-    for mode in ("sections", "comdat"):
+    for mode in ("sections", "comdat", "functions"):
         for p in sorted((demo_builds / mode).glob("*.o")):
             out = dwarfdump(llvm_tool, "--verify", p)
             assert "No errors." in out, (mode, p.name, out[-2000:])
@@ -308,7 +310,7 @@ def test_comdat_groups_hold_one_function_each(demo_builds):
 def test_linked_demo_is_smaller_and_runs(demo_builds, tmp_path):
     sizes = {}
     for mode, icf in (("never", True), ("local", True), ("none", True), ("sections", True), ("sections", False),
-                      ("comdat", False)):
+                      ("comdat", False), ("functions", True)):
         exe = tmp_path / f"demo-{mode}-{icf}"
         corpus.link(sorted((demo_builds / mode).glob("*.o")), exe, "x86_64", icf=icf)
         assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout == EXPECTED
@@ -316,6 +318,39 @@ def test_linked_demo_is_smaller_and_runs(demo_builds, tmp_path):
     assert sizes["sections", True] <= sizes["local", True] <= sizes["never", True]
     assert sizes["sections", True] < sizes["none", True]  # without own sections ICF cannot fold anything
     assert sizes["comdat", False] <= sizes["sections", True] * 1.01
+    assert sizes["functions", True] <= sizes["sections", True]
+
+
+def function_bytes(obj: elf.Elf, sym) -> bytes:
+    """A function's bytes with the 4 bytes at each relocated offset zeroed (a call to a function that moved
+    needs a relocation where a call within `.text` needed none)."""
+    sec = obj.sections[sym.shndx]
+    data = bytearray(sec.data[sym.value:sym.value + sym.size])
+    for off, *_ in obj.relocations.get(sec.name, []):
+        if sym.value <= off < sym.value + sym.size:
+            data[off - sym.value:off - sym.value + 4] = bytes(4)
+    return bytes(data)
+
+
+def test_function_sections_give_every_function_its_own_section(twopass, tmp_path, llvm_tool):
+    """Without debug info every function moves (with -g, those its unit's location lists measure from the
+    first function stay: test_debug_info_and_unwind_tables_stay_valid); each keeps its bytes."""
+    for mode, flags in (("functions", []), ("text", ["-fno-function-sections"])):
+        twopass("build", DATA / "x86_64", "-o", tmp_path / mode, "-q", *flags, check=True)
+    functions, text = objects(tmp_path / "functions"), objects(tmp_path / "text")
+    moved = 0
+    for name, obj in functions.items():
+        assert not any(s.type == 2 and s.shndx == obj.section(".text").index for s in obj.symbols), name
+        for sym in (s for s in obj.symbols if s.type == 2 and s.shndx):
+            sec = obj.sections[sym.shndx]
+            assert sec.name == f".text.{sym.name}" and sym.value == 0 and sym.size == len(sec.data), sym.name
+            assert function_bytes(obj, sym) == function_bytes(text[name], text[name].symbol(sym.name)), sym.name
+            moved += 1
+        llvm_tool("llvm-objdump", "-d", tmp_path / "functions" / name)
+    assert moved > 100
+    exe = tmp_path / "demo"
+    corpus.link(sorted((tmp_path / "functions").glob("*.o")), exe, "x86_64", icf=True)
+    assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout == EXPECTED
 
 
 def test_round_one_objects_are_laid_out_when_final(twopass, tmp_path):

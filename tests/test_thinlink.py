@@ -59,7 +59,7 @@ def compile_sources(sources: dict[str, str], where: Path, debug: bool = False) -
 
 def run_program(objects: list[Path], exe: Path, cpp: bool = False) -> str:
     subprocess.run([sys.executable, "-m", "ziglang", "c++" if cpp else "cc", "-target", "x86_64-linux-gnu",
-                    *map(str, objects), "-o", str(exe)], check=True, capture_output=True)
+                    "-Wl,--gc-sections", *map(str, objects), "-o", str(exe)], check=True, capture_output=True)
     return subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
 
 
@@ -88,6 +88,9 @@ def test_import_promotes_internalizes_and_runs(twopass, tmp_path, llvm_tool):
     assert rep["thin_link"]["imported_functions"] >= 2 and rep["thin_link"]["promoted"] >= 3
     outs = {p.stem: p for p in (tmp_path / "out").glob("*.o")}
     assert run_program(sorted(outs.values()), tmp_path / "prog") == expected
+    # api_b was inlined wherever it was called: in a section of its own, --gc-sections drops it (without
+    # function sections it stays: b's `.text` also holds the helper that main calls).
+    assert "api_b" in symbols(llvm_tool, outs["b"]) and "api_b" not in symbols(llvm_tool, tmp_path / "prog")
     a, b, main = (symbols(llvm_tool, outs[n]) for n in ("a", "b", "main"))
     ha = [n for n in a if n.startswith("helper.llvm.")]
     hb = [n for n in b if n.startswith("helper.llvm.")]
@@ -99,6 +102,9 @@ def test_import_promotes_internalizes_and_runs(twopass, tmp_path, llvm_tool):
     kept = build(twopass, objs, tmp_path / "kept", "--import", "--no-cache", "--export-symbol", "unused")
     assert "unused" in symbols(llvm_tool, tmp_path / "kept" / "b.o")
     assert kept["thin_link"]["internalized"] == rep["thin_link"]["internalized"] - 1
+    text = build(twopass, objs, tmp_path / "text", "--no-cache", "-fno-function-sections")
+    run_program(sorted((tmp_path / "text").glob("*.o")), tmp_path / "text-prog")
+    assert text["thin_link"] == rep["thin_link"] and "api_b" in symbols(llvm_tool, tmp_path / "text-prog")
     plain = build(twopass, objs, tmp_path / "plain", "--no-import", "--no-cache")
     assert "thin_link" not in plain
     assert run_program(sorted((tmp_path / "plain").glob("*.o")), tmp_path / "plain-prog") == expected

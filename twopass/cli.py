@@ -97,6 +97,11 @@ def _build_options(p) -> None:
     p.add_argument("--fold-outlined", choices=("sections", "comdat", "none"), default="sections",
                    help="give outlined functions their own sections so the linker's ICF folds copies (default), "
                         "also put each in a content-keyed COMDAT group (any ELF linker folds), or leave them")
+    p.add_argument("-ffunction-sections", dest="function_sections", action="store_true", default=True,
+                   help="with the outlined-code layout, also give every function a section of its own, as lld's "
+                        "LTO does, so --gc-sections drops what importing inlined everywhere (default)")
+    p.add_argument("-fno-function-sections", dest="function_sections", action="store_false",
+                   help="leave the other functions in .text")
     p.add_argument("--assembler", metavar="CMD",
                    help="assembler for targets other than the host, run as `CMD x.s -o x.o` "
                         "(e.g. 'python -m ziglang cc -target aarch64-linux-musl -c')")
@@ -190,7 +195,7 @@ def _run_build(args) -> int:
                            merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
                            overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model),
                            layout=Layout(args.fold_outlined, tuple(shlex.split(args.assembler))
-                                         if args.assembler else None),
+                                         if args.assembler else None, args.function_sections),
                            thin_link=_link_options(args))
     policy = cache.parse_policy(args.cache_policy)
     store = cache.Cache(args.cache_dir or cache.default_dir()) if args.cache else None

@@ -58,6 +58,7 @@ class Layout:
 
     fold: str = "sections"
     assembler: tuple[str, ...] | None = None
+    function_sections: bool = True  # every other function in `.text` gets a section of its own too
 
     @property
     def active(self) -> bool:
@@ -122,16 +123,34 @@ class _Block:
 _PREAMBLE_LINE = _Pattern(r"\t\.(?:p2align|balign|align|type)\b[^\n]*\n$")
 _NEXT_FUNCTION = _Pattern(r"^(?:\t\.type\t|OUTLINED_FUNCTION_[\w.$]*:$)", re.M)
 _BLOCK_NAME = _Pattern(r"OUTLINED_FUNCTION_[\w.$]*:\n")
+_ANY_LABEL = _Pattern(r"[A-Za-z_.$][\w.$]*:\n")
+_FUNCTION = _Pattern(r"^\t\.type\t([A-Za-z_.$][\w.$]*),[@%]function\n(\1:)", re.M)
 
 
-def _find_blocks(asm: str) -> list[_Block]:
-    blocks = []
+def _outlined_labels(asm: str):
     at = asm.find("\nOUTLINED_FUNCTION_")
     while at >= 0:
         m = _BLOCK_NAME.match(asm, at + 1)
         at = asm.find("\nOUTLINED_FUNCTION_", at + 1)
-        if not m:
-            continue
+        if m:
+            yield m
+
+
+def _function_labels(asm: str):
+    """Every function's label that `.text` holds (what is in other sections already has one of its own)."""
+    where, names = _sections_at(asm)
+    for m in _FUNCTION.finditer(asm):
+        if names[bisect.bisect_right(where, m.start()) - 1] == ".text":
+            yield _ANY_LABEL.match(asm, m.start(2))
+
+
+def _find_blocks(asm: str, function_sections: bool = False) -> list[_Block]:
+    found = {m.start(): m for m in _outlined_labels(asm)}
+    if function_sections:
+        for m in _function_labels(asm):
+            found.setdefault(m.start(), m)
+    blocks = []
+    for m in (found[at] for at in sorted(found)):
         name, start = m[0][:-2], m.start()
         while start > 0:
             prev = asm.rfind("\n", 0, start - 1) + 1
@@ -175,6 +194,12 @@ def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
         i = bisect.bisect_right(starts, pos) - 1
         return i < 0 or pos >= blocks[i].end
 
+    where, names = _sections_at(asm)
+    label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
+
+    def section(pos: int) -> str:
+        return names[bisect.bisect_right(where, pos) - 1]
+
     bad: set[str] = set()
     for m in _MINUS.finditer(asm):  # LLVM prints label differences as `A-B`
         p = m.start()
@@ -186,19 +211,23 @@ def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
         a, b = owner.get(left_name), owner.get(right)
         if (a is None and b is None) or a is b or not outside(p):
             continue
-        if a is not None and left_name == a.end_label and b is None:
-            continue  # .Lfunc_end<K> stays in .text: the compile unit's range
+        if a is not None and left_name == a.end_label:
+            a = None  # .Lfunc_end<K> stays in .text (the compile unit's range ends there)
+            if b is None:
+                continue
+        if b is None and right in label_at and section(label_at[right]) == section(p) and \
+                _DATA_WORD.match(asm, asm.rfind("\n", 0, p) + 1):
+            continue  # `.long A-B`, B in the word's own section: a PC-relative relocation (PIC jump tables)
         bad.update(blk.name for blk in (a, b) if blk is not None)
     if comdat:
-        where, names = _sections_at(asm)
         for m in _LOCAL_REF.finditer(asm):
             blk = owner.get(m[0])
-            if blk is not None and outside(m.start()) and \
-                    not names[bisect.bisect_right(where, m.start()) - 1].startswith(".debug_"):
+            if blk is not None and outside(m.start()) and not section(m.start()).startswith(".debug_"):
                 bad.add(blk.name)
     return bad
 
 
+_DATA_WORD = _Pattern(r"\t\.(?:long|quad|word|4byte|8byte)\t")
 _LOCAL_REF = _Pattern(r"(?<![\w.$])\.L[\w.$]+")
 _MINUS = _Pattern(r"-(?=[A-Za-z_.$])")
 _IDENT_CHARS = _Pattern(r"[\w.$]+")
@@ -231,18 +260,19 @@ def _content_key(block_text: str, block: _Block, module_locals: set[str], module
 _DEBUG_LINES = _Pattern(r"^\s*\.(?:loc|file)\s[^\n]*\n", re.M)
 
 
-def rewrite(asm: str, fold: str, target: str) -> tuple[str, int]:
-    """The assembly with outlined functions moved; returns (text, number of functions moved).
+def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -> tuple[str, int]:
+    """The assembly with outlined functions (and with `function_sections` all others in `.text`) moved;
+    returns (text, number of functions moved).
 
     `target` (triple, CPU, features, assembler) goes into COMDAT keys: the same text can assemble to other
     bytes elsewhere (x86 padding NOPs depend on the CPU). In comdat mode, copies with equal keys inside one
     module become one function: the others' labels are set to the kept copy's, so debug info still resolves.
     """
-    if fold == "none" or OUTLINED_PREFIX not in asm:
+    if fold == "none" or OUTLINED_PREFIX not in asm and not function_sections:
         return asm, 0
     if not asm.endswith("\n"):
         asm += "\n"
-    blocks = _find_blocks(asm)
+    blocks = _find_blocks(asm, function_sections)
     comdat = fold == "comdat"
     bad = _unsafe(asm, blocks, comdat) if blocks else set()
     blocks = [b for b in blocks if b.name not in bad]
@@ -255,6 +285,8 @@ def rewrite(asm: str, fold: str, target: str) -> tuple[str, int]:
         module_locals = set(_LABEL.findall(asm)) - set(_GLOBAL.findall(asm))
         digest = hashlib.sha256(asm.encode()).hexdigest()
         for b in blocks:
+            if not b.name.startswith(OUTLINED_PREFIX):
+                continue
             rename[b.name] = COMDAT_PREFIX + _content_key(asm[b.start:b.end], b, module_locals, digest, target)
 
     def own_length(m: re.Match) -> str:

@@ -98,8 +98,8 @@ class Plan:
 #                  the thin link's decisions, so a rebuild of unchanged inputs reads no summary
 # ir(m)          = H("ir", base)                        stream "ir": the optimized IR
 # round_one(m)   = H("round1", base, final layout)      stream "scratch" (two rounds) or "object" (one round);
-#                                                       the layout (fold mode, assembler) only when round
-#                                                       one's object is the final one
+#                                                       the layout (fold mode, assembler, function
+#                                                       sections) only when round one's object is final
 # round_two(m)   = H("round2", base, sha256 of the merged codegen data, round two's LLVM options without the
 #                    data file's path, final layout)    stream "object"
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
@@ -112,7 +112,7 @@ def _digest(fields: dict) -> str:
 
 
 def _layout_fields(layout: Layout | None) -> list | None:
-    return None if layout is None else [layout.fold, list(layout.assembler or ())]
+    return None if layout is None else [layout.fold, list(layout.assembler or ()), layout.function_sections]
 
 
 @dataclass(frozen=True)

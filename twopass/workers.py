@@ -132,7 +132,7 @@ def _emit(mod, tm, target: llvm.TargetInfo, layout: layout_.Layout | None, name:
     # Which assembler, not where it is installed: COMDAT names must not depend on a machine's paths.
     assembler = (os.path.basename(layout.assembler[0]), *layout.assembler[1:]) if layout.assembler else ("integrated",)
     key = "|".join((target.triple, target.cpu, target.features, " ".join(assembler)))
-    asm, moved = layout_.rewrite(asm, layout.fold, key)
+    asm, moved = layout_.rewrite(asm, layout.fold, key, layout.function_sections)
     if layout.assembler is None:
         obj = llvm.assemble(asm, tm, target.triple)
     else:
