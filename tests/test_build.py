@@ -104,7 +104,8 @@ def corrupt(tmp_path: Path, how: str) -> Path:
         path.write_text('target triple = "x86_64-unknown-linux-gnu"\ndefine i32 @f( {\n')
     elif how == "abort":  # the integrated assembler rejects the inline asm: a fatal error inside LLVM
         path = tmp_path / "abort.ll"
-        path.write_text('target triple = "x86_64-unknown-linux-gnu"\n'
+        path.write_text('target triple = "x86_64-unknown-linux-gnu"\n'  # (used: the thin link must keep it)
+                        '@llvm.used = appending global [1 x ptr] [ptr @f], section "llvm.metadata"\n'
                         'define void @f() {\n  call void asm sideeffect "no_such_instruction %eax", ""()\n'
                         '  ret void\n}\n')
     return path

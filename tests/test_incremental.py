@@ -48,11 +48,11 @@ def counts(rep: dict) -> dict:
 def test_warm_rebuild_does_no_llvm_work(twopass, tmp_path):
     src, store = corpus_dir(tmp_path), tmp_path / "cache"
     cold = build(twopass, src, tmp_path / "cold", store)
-    assert counts(cold) == {("round 1", "ir"): (0, 7), ("round 1", "scratch"): (0, 7), ("merge", "scratch"): (0, 1),
-                            ("round 2", "object"): (0, 7)}
-    warm = build(twopass, src, tmp_path / "warm", store)
-    assert counts(warm) == {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("merge", "scratch"): (1, 0),
-                            ("round 2", "object"): (7, 0)}
+    assert counts(cold) == {("summary", "ir"): (0, 7), ("thin link", "ir"): (0, 1), ("round 1", "ir"): (0, 7),
+                            ("round 1", "scratch"): (0, 7), ("merge", "scratch"): (0, 1), ("round 2", "object"): (0, 7)}
+    warm = build(twopass, src, tmp_path / "warm", store)  # the thin link's decisions are cached: no summary read
+    assert counts(warm) == {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0),
+                            ("merge", "scratch"): (1, 0), ("round 2", "object"): (7, 0)}
     assert warm["llvm_seconds"] == {"round 1": 0, "round 2": 0}
     assert all(m["round1"]["cached"] and m["round2"]["cached"] for m in warm["modules"])
     assert warm["cache"]["llvm_seconds_saved"] > 0
@@ -61,33 +61,36 @@ def test_warm_rebuild_does_no_llvm_work(twopass, tmp_path):
     for flags, merge in ((["--rounds", "1"], {("merge", "scratch"): (1, 0)}), (["--outliner", "never"], {})):
         build(twopass, src, tmp_path / "a", store, *flags)
         again = build(twopass, src, tmp_path / "b", store, *flags)
-        assert counts(again) == {("round 1", "object"): (7, 0), **merge}
+        assert counts(again) == {("thin link", "ir"): (1, 0), ("round 1", "object"): (7, 0), **merge}
         assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
 
 
 def test_an_edit_reruns_only_what_it_must(twopass, tmp_path, llvm_tool):
+    """main imports from the other modules; nothing imports from main, so an edit of main reruns main alone
+    (importers rerunning too: test_thinlink.py)."""
     ll = llvm_tool("llvm-dis", DATA / "x86_64" / "main.o", "-o", "-").stdout.decode()
     store = tmp_path / "cache"
-    build(twopass, corpus_dir(tmp_path, ll), tmp_path / "base", store)
+    export = ("--export-symbol", "main_again")  # the copy below: else internalized, unused and dropped
+    build(twopass, corpus_dir(tmp_path, ll), tmp_path / "base", store, *export)
     # A string constant: the code, and so the merged data, stay the same.
     data_edit = ll.replace('c"summary\\00"', 'c"SUMMARY\\00"')
     assert data_edit != ll
-    rep = build(twopass, corpus_dir(tmp_path, data_edit), tmp_path / "e1", store)
+    rep = build(twopass, corpus_dir(tmp_path, data_edit), tmp_path / "e1", store, *export)
     assert counts(rep)[("round 1", "scratch")] == (6, 1)
     assert counts(rep)[("round 2", "object")] == (6, 1)
     assert rep["cache"]["round2_misses_because"] == {"its round one ran": 1}
     cold = tmp_path / "cold1"
-    twopass("build", corpus_dir(tmp_path / "c1", data_edit), "-o", cold, "--no-cache", "-q", check=True)
+    twopass("build", corpus_dir(tmp_path / "c1", data_edit), "-o", cold, "--no-cache", "-q", *export, check=True)
     assert outputs(tmp_path / "e1") == outputs(cold)
     # A second copy of a function: new codegen data, so every module's round two reruns, and says why.
     body = re.search(r"^define [^@]*@main\(.*?\n}\n", ll, re.S | re.M)[0]
     code_edit = ll + "\n" + body.replace("@main(", "@main_again(", 1)
-    rep = build(twopass, corpus_dir(tmp_path, code_edit), tmp_path / "e2", store)
+    rep = build(twopass, corpus_dir(tmp_path, code_edit), tmp_path / "e2", store, *export)
     assert counts(rep)[("round 1", "scratch")] == (6, 1)
     assert counts(rep)[("round 2", "object")] == (0, 7)
     assert rep["cache"]["round2_misses_because"] == {"its round one ran": 1, "merged codegen data changed": 6}
     cold = tmp_path / "cold2"
-    twopass("build", corpus_dir(tmp_path / "c2", code_edit), "-o", cold, "--no-cache", "-q", check=True)
+    twopass("build", corpus_dir(tmp_path / "c2", code_edit), "-o", cold, "--no-cache", "-q", *export, check=True)
     assert outputs(tmp_path / "e2") == outputs(cold)
 
 
@@ -96,15 +99,15 @@ def test_options_invalidate_what_they_must(twopass, tmp_path):
     build(twopass, src, tmp_path / "a", store)
     # The layout only touches final objects: round one is reused.
     rep = build(twopass, src, tmp_path / "b", store, "--fold-outlined", "comdat")
-    assert counts(rep) == {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("merge", "scratch"): (1, 0),
-                           ("round 2", "object"): (0, 7)}
+    assert counts(rep) == {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0),
+                           ("merge", "scratch"): (1, 0), ("round 2", "object"): (0, 7)}
     for flags in (["-O1"], ["-mllvm", "-outliner-benefit-threshold=2"], ["--target-cpu", "znver3"],
                   ["--no-merge-functions"]):
         rep = build(twopass, src, tmp_path / "c", store, *flags)
         assert counts(rep)[("round 1", "scratch")] == (0, 7), flags
     assert counts(build(twopass, src, tmp_path / "d", store)) == \
-        {("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0), ("merge", "scratch"): (1, 0),
-         ("round 2", "object"): (7, 0)}
+        {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0),
+         ("merge", "scratch"): (1, 0), ("round 2", "object"): (7, 0)}
 
 
 def entries(store: Path) -> list[Path]:
@@ -206,15 +209,21 @@ def test_cache_command_and_policy(twopass, tmp_path):
     src, store = corpus_dir(tmp_path), tmp_path / "cache"
     build(twopass, src, tmp_path / "a", store)
     stats = twopass("cache", "stats", "--cache-dir", store).stdout.decode()
-    assert re.search(r"^object\s+7 entries", stats, re.M) and re.search(r"^total\s+22 entries", stats, re.M)
+    # ir: 7 optimized modules, 7 summaries and the thin link's decisions
+    assert re.search(r"^ir\s+15 entries", stats, re.M) and re.search(r"^object\s+7 entries", stats, re.M)
+    assert re.search(r"^total\s+30 entries", stats, re.M)
     pruned = twopass("cache", "prune", "--cache-dir", store, "--cache-policy", "cache_size_files=10")
-    assert pruned.returncode == 0 and "removed 12 entries" in pruned.stdout.decode()
+    assert pruned.returncode == 0 and "removed 20 entries" in pruned.stdout.decode()
     assert len(entries(store)) == 10
-    # A policy applied after a build: everything older than a second goes.
+    # A policy applied after a build: everything older than 5 seconds goes.
     for p in entries(store):
         os.utime(p, (time.time() - 10, time.time() - 10))
-    build(twopass, src, tmp_path / "b", store, "--outliner", "never", "--cache-policy", "prune_interval=0s:prune_after=1s")
-    assert len(entries(store)) == 14  # this build's ir + object entries only
+    rep = build(twopass, src, tmp_path / "b", store, "--outliner", "never", "--cache-policy",
+                "prune_interval=0s:prune_after=5s")
+    # This build's entries only: ir + object, and the summaries and decisions it made again (the prune above
+    # kept the 10 newest entries, which may or may not include the thin link's)
+    made = sum(counts(rep).get((stage, "ir"), (0, 0))[1] for stage in ("summary", "thin link"))
+    assert len(entries(store)) == 14 + made
     cleared = twopass("cache", "clear", "--cache-dir", store)
     assert cleared.returncode == 0 and entries(store) == []
     assert_clean_error(twopass("build", src, "-o", tmp_path / "c", "--cache-policy", "cache_size=120%"),

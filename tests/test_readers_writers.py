@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 import pytest
@@ -30,7 +31,8 @@ def test_writer_leaves_data_llvm_reads(writer, llvm_tool, twopass, tmp_path):
     data = writer / "demo.cgdata"
     assert data.read_bytes() == (writer / "temps" / "merged.cgdata").read_bytes()
     shown = llvm_tool("llvm-cgdata", "--show", data).stdout.decode()
-    assert "Outlined hash tree" in shown and "Terminal Node Count: 16" in shown
+    assert "Outlined hash tree" in shown and int(re.search(r"Terminal Node Count: (\d+)", shown)[1]) > 10
+    assert twopass("cgdata", "show", data).stdout.decode() == shown
     meta = json.loads((writer / "demo.cgdata.twopass.json").read_text())
     assert meta["triple"].startswith("x86_64") and meta["format"] == "binary"
     # --rounds 1 gets the same data from round one alone; text on request.
@@ -130,10 +132,10 @@ def test_first_difference_names_section_and_offset(writer):
     import elf
 
     data = (writer / "out" / "main.o").read_bytes()
-    text = elf.read(data).section(".text")
+    text = next(s for s in elf.read(data).sections if s.name.startswith(".text") and len(s.data) >= 64)
     start = data.index(text.data[:64])
     changed = bytearray(data)
     changed[start + 0x10] ^= 0xFF
     assert determinism.first_difference(data, bytes(changed)) == \
-        f"section .text at offset 0x10 (file offset {start + 0x10:#x})"
+        f"section {text.name} at offset 0x10 (file offset {start + 0x10:#x})"
     assert determinism.first_difference(data, data + b"x").startswith("sizes ")

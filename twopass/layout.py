@@ -295,12 +295,13 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
 
     def range_pair(m: re.Match) -> str:
         """[begin, end) in the range list of a unit with code in several sections: a function's own range
-        moves with it; a run of functions that starts with a moved one has nothing left in `.text`."""
+        moves with it; a run of functions that starts with a moved one keeps, in `.text`, what follows the
+        place it left (where its old end label stays)."""
         if f".Lfunc_end{m[3]}" not in new_end:
             return m[0]
         if m[3] == m[6]:
             return f"{m[1]}{m[2]}\n{m[4]}{new_end[m[5]]}\n"
-        return f"{m[1]}{m[5]}\n{m[4]}{m[5]}\n"
+        return f"{m[1]}.Lfunc_end{m[3]}\n{m[4]}{m[5]}\n"
 
     def fix_outside(text: str) -> str:
         if new_end:
