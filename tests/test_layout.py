@@ -93,6 +93,26 @@ def test_sections_mode_moves_each_outlined_function(llvm_tool):
     assert obj.relocations[".eh_frame"] and len(obj.relocations[".eh_frame"]) == 4
 
 
+def plain_function(n: int, name: str, pinned: bool = False) -> str:
+    body = f"\tleaq\t.Lfunc_end0-.Ltmp{n}(%rip), %rax\n" if pinned else "\txorl\t%eax, %eax\n"
+    return (f"\t.globl\t{name}\n\t.p2align\t4\n\t.type\t{name},@function\n{name}:\n.Lfunc_begin{n}:\n"
+            f"\t.cfi_startproc\n.Ltmp{n}:\n{body}\tretq\n.Lfunc_end{n}:\n\t.size\t{name}, .Lfunc_end{n}-{name}\n"
+            "\t.cfi_endproc\n")
+
+
+def test_function_sections_keep_a_units_range_list_right(llvm_tool):
+    """A range [begin0, end2) over three functions whose first and last move and middle one cannot (it
+    measures from another function): `.text` keeps [end0, end2), what follows the first one's old place."""
+    text = "\t.text\n" + "".join(plain_function(i, f"g{i}", pinned=i == 1) for i in range(3)) + \
+        "\t.section\t.debug_ranges,\"\",@progbits\n.Ldebug_ranges0:\n\t.quad\t.Lfunc_begin0\n" \
+        "\t.quad\t.Lfunc_end2\n\t.quad\t0\n\t.quad\t0\n"
+    new, moved = layout.rewrite(text, "sections", "x86_64", function_sections=True)
+    assert moved == 2 and "\t.quad\t.Lfunc_end0\n\t.quad\t.Lfunc_end2\n" in new
+    obj = assemble(llvm_tool, new)
+    assert [obj.sections[obj.symbol(f"g{i}").shndx].name for i in range(3)] == [".text.g0", ".text", ".text.g2"]
+    assert layout.rewrite(text, "sections", "x86_64") == (text, 0)  # without function sections: nothing to do
+
+
 def test_rewrite_is_a_no_op_without_outlined_code_or_in_none_mode():
     text = sample()
     assert layout.rewrite(text, "none", "x86_64") == (text, 0)

@@ -190,9 +190,9 @@ def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
     owner = {lb: b for b in blocks for lb in b.labels}
     starts = [b.start for b in blocks]
 
-    def outside(pos: int) -> bool:
+    def holder(pos: int) -> _Block | None:
         i = bisect.bisect_right(starts, pos) - 1
-        return i < 0 or pos >= blocks[i].end
+        return None if i < 0 or pos >= blocks[i].end else blocks[i]
 
     where, names = _sections_at(asm)
     label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
@@ -209,20 +209,19 @@ def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
         left_name = left[0][::-1]
         right = _IDENT.match(asm, p + 1)[0]
         a, b = owner.get(left_name), owner.get(right)
-        if (a is None and b is None) or a is b or not outside(p):
-            continue
-        if a is not None and left_name == a.end_label:
+        if a is not None and a is not b and left_name == a.end_label:
             a = None  # .Lfunc_end<K> stays in .text (the compile unit's range ends there)
-            if b is None:
-                continue
-        if b is None and right in label_at and section(label_at[right]) == section(p) and \
+        if a is b:
+            continue  # both in one block, or both staying
+        inside = holder(p)
+        if inside is None and b is None and right in label_at and section(label_at[right]) == section(p) and \
                 _DATA_WORD.match(asm, asm.rfind("\n", 0, p) + 1):
             continue  # `.long A-B`, B in the word's own section: a PC-relative relocation (PIC jump tables)
-        bad.update(blk.name for blk in (a, b) if blk is not None)
+        bad.update(blk.name for blk in (a, b, inside) if blk is not None)
     if comdat:
         for m in _LOCAL_REF.finditer(asm):
             blk = owner.get(m[0])
-            if blk is not None and outside(m.start()) and not section(m.start()).startswith(".debug_"):
+            if blk is not None and holder(m.start()) is None and not section(m.start()).startswith(".debug_"):
                 bad.add(blk.name)
     return bad
 
