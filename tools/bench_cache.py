@@ -7,7 +7,7 @@ Runs, interleaved and repeated (cold, warm, edit, cold, warm, edit, ...):
   the same) on a cache warmed by the unedited build (target: <= 25% of cold).
 Each run is a whole `twopass build` process; ratios use the median of the runs.
 
-    python tools/bench_cache.py [--repeat 3] [--jobs 2] [--json out.json]
+    python tools/bench_cache.py [--repeat 3] [--jobs 2] [--json out.json] [--flag=--no-import]
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ EDIT = {"lua.c": [('"cannot create state: not enough memory"', '"cannot create a
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed_build(inputs: list[Path], out: Path, cache: Path, jobs: int) -> tuple[float, dict]:
+def timed_build(inputs: list[Path], out: Path, cache: Path, jobs: int, flags: list[str]) -> tuple[float, dict]:
     report = out.with_suffix(".json")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, inputs), "-o", str(out), "-j", str(jobs),
-                    "--cache-dir", str(cache), "--report", str(report), "-q"], check=True, env=ENV)
+                    "--cache-dir", str(cache), "--report", str(report), "-q", *flags], check=True, env=ENV)
     return time.perf_counter() - start, json.loads(report.read_text())
 
 
@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--json", help="also write the raw figures here")
+    ap.add_argument("--flag", action="append", default=[], help="an extra `twopass build` option (e.g. --no-import)")
     args = ap.parse_args(argv)
     original = corpus.build_bitcode("x86_64")
     edited = corpus.build_bitcode("x86_64", src_dir=corpus.edit_sources(EDIT))
@@ -65,18 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp)
         for i in range(args.repeat):
             cache = root / f"cache{i}"
-            t, detail["cold"] = timed_build(original, root / f"cold{i}", cache, args.jobs)
+            t, detail["cold"] = timed_build(original, root / f"cold{i}", cache, args.jobs, args.flag)
             times["cold"].append(t)
             shutil.copytree(cache, root / f"warm-copy{i}")
-            t, detail["warm"] = timed_build(original, root / f"warm{i}", cache, args.jobs)
+            t, detail["warm"] = timed_build(original, root / f"warm{i}", cache, args.jobs, args.flag)
             times["warm"].append(t)
-            t, detail["edit"] = timed_build(edited, root / f"edit{i}", root / f"warm-copy{i}", args.jobs)
+            t, detail["edit"] = timed_build(edited, root / f"edit{i}", root / f"warm-copy{i}", args.jobs, args.flag)
             times["edit"].append(t)
             times["python -c pass"].append(timed_python())
     med = {k: statistics.median(v) for k, v in times.items()}
     ratios = {"warm/cold": med["warm"] / med["cold"], "edit/cold": med["edit"] / med["cold"],
               "python startup/cold": med["python -c pass"] / med["cold"]}
-    print(f"Lua 5.4 x86-64, {len(original)} modules, --jobs {args.jobs}, {args.repeat} interleaved runs")
+    print(f"Lua 5.4 x86-64, {len(original)} modules, --jobs {args.jobs} {' '.join(args.flag)}, "
+          f"{args.repeat} interleaved runs")
     for k, v in times.items():
         print(f"  {k:14} median {med[k]:.2f}s  min {min(v):.2f}s  runs {', '.join(f'{x:.2f}' for x in v)}")
     print(f"  warm/cold {ratios['warm/cold']:.3f} (target <= 0.03)   edit/cold {ratios['edit/cold']:.3f} "

@@ -53,6 +53,7 @@ class BuildResult:
     phases: dict[str, float] = field(default_factory=dict)
     cache: CacheStats | None = None
     thin_link: dict | None = None  # what the thin link decided, in numbers
+    summary_seconds: float = 0.0  # the summary workers' time
 
     def final(self, module: ModuleInput) -> workers.Result | None:
         results = self.round_two if self.plan.options.two_rounds else self.round_one
@@ -280,10 +281,15 @@ def _thin_link(plan: Plan, result: BuildResult, cache: _Artefacts, run_round):
     modules = plan.modules
     decisions = cache.link(modules)
     if decisions is None:
-        summaries = run_round("summary", workers.summarize, (), lambda m: (m.path, m.data), modules, cache.summary)
-        modules = [m for m in modules if m.output in summaries]
+        done = run_round("summary", workers.summarize, (), lambda m: (m.path, m.data), modules, cache.summary)
+        modules = [m for m in modules if m.output in done]
+        summaries = {}
         for m in modules:
-            cache.save_summary(m, summaries[m.output])
+            summaries[m.output] = done[m.output]
+            if isinstance(summaries[m.output], tuple):  # made now, not read from the cache
+                summaries[m.output], seconds = summaries[m.output]
+                result.summary_seconds += seconds
+                cache.save_summary(m, summaries[m.output])
         start = time.perf_counter()
         decisions = thinlink.thin_link(thinlink.load_summaries(summaries), {m.output: m.digest for m in modules},
                                        plan.options.thin_link)

@@ -156,11 +156,14 @@ def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: lay
     return result
 
 
-def summarize(job: tuple[str, bytes]) -> bytes:
-    """A module's summary for the thin link (msgpack): its defined globals, their sizes, calls and references."""
+def summarize(job: tuple[str, bytes]) -> tuple[bytes, float]:
+    """A module's summary for the thin link (msgpack): its defined globals, their sizes, calls and references;
+    and the seconds it took (worker time, like a round's timings)."""
     from . import irtext
+    start = time.perf_counter()
     name, data = job
-    return msgpack.packb(irtext.summarize(llvm.text(llvm.parse_module(data, name))))
+    summary = msgpack.packb(irtext.summarize(llvm.text(llvm.parse_module(data, name))))
+    return summary, time.perf_counter() - start
 
 
 # An exporter's promoted, printed and parsed IR, kept for the worker's next importer of it: most modules
