@@ -10,6 +10,9 @@ programs bigger). We rewrite the assembly LLVM prints instead and assemble it ag
   operands, symbols it refers to, alignment, target), under a global hidden weak symbol of that name, so any
   ELF linker keeps one copy without ICF. A reference to a module-local symbol makes the key module-specific.
   LLVM's `.content.<hash>` suffix is not enough: it hashes the sequence before its frame is built.
+- In either mode, with `function_sections` (`-ffunction-sections`), every other function in `.text` moves
+  to `.text.<name>` as well, as lld's LTO code generation does, so `--gc-sections` drops what was inlined
+  into all its callers.
 
 DWARF: the compile unit's range is `.Lfunc_begin0 .. .Lfunc_end<last>` and the last function is an outlined
 one, so `.Lfunc_end<K>` stays in `.text` where it was, and the moved function gets a new end label that
