@@ -54,6 +54,9 @@ def test_warm_rebuild_does_no_llvm_work(twopass, tmp_path):
     assert counts(warm) == {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0),
                             ("merge", "scratch"): (1, 0), ("round 2", "object"): (7, 0)}
     assert warm["llvm_seconds"] == {"round 1": 0, "round 2": 0}
+    # What the report says of the merged data comes from the cache too, and says the same.
+    assert warm["merged_cgdata"] == cold["merged_cgdata"] and warm["cgdata_used"] == cold["cgdata_used"]
+    assert cold["merged_cgdata"]["outlined_hash_tree"]["terminals"] == cold["cgdata_used"]["sequences"] > 0
     assert all(m["round1"]["cached"] and m["round2"]["cached"] for m in warm["modules"])
     assert warm["cache"]["llvm_seconds_saved"] > 0
     assert outputs(tmp_path / "warm") == outputs(tmp_path / "cold")
@@ -209,11 +212,12 @@ def test_cache_command_and_policy(twopass, tmp_path):
     src, store = corpus_dir(tmp_path), tmp_path / "cache"
     build(twopass, src, tmp_path / "a", store)
     stats = twopass("cache", "stats", "--cache-dir", store).stdout.decode()
-    # ir: 7 optimized modules, 7 summaries and the thin link's decisions
+    # ir: 7 optimized modules, 7 summaries and the thin link's decisions; scratch: 7 scratch objects, the merged
+    # data and what the report says of it
     assert re.search(r"^ir\s+15 entries", stats, re.M) and re.search(r"^object\s+7 entries", stats, re.M)
-    assert re.search(r"^total\s+30 entries", stats, re.M)
+    assert re.search(r"^scratch\s+9 entries", stats, re.M) and re.search(r"^total\s+31 entries", stats, re.M)
     pruned = twopass("cache", "prune", "--cache-dir", store, "--cache-policy", "cache_size_files=10")
-    assert pruned.returncode == 0 and "removed 20 entries" in pruned.stdout.decode()
+    assert pruned.returncode == 0 and "removed 21 entries" in pruned.stdout.decode()
     assert len(entries(store)) == 10
     # A policy applied after a build: everything older than 5 seconds goes.
     for p in entries(store):

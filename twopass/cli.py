@@ -222,13 +222,14 @@ def _run_build(args) -> int:
     if store is not None:
         store.prune(policy)
     rep = report.build_report(result, args.jobs)
-    used = reader.data if reader is not None else result.merged_data if options.two_rounds else None
+    used = globaldata.facts(reader.data) if reader is not None else \
+        result.merged_facts if options.two_rounds else None
     if used is not None:
         final = [result.final(m) for m in plan.modules if result.final(m) is not None]
         rep["cgdata_used"] = globaldata.usage(used, {h for r in final for h in r.content_hashes},
                                               sum(r.merged for r in final))
     if args.cgdata_out:
-        globaldata.write_for_readers(args.cgdata_out, result.merged_data, args.cgdata_format, plan.triple)
+        globaldata.write_for_readers(args.cgdata_out, result.codegen_data(), args.cgdata_format, plan.triple)
     if args.manifest:
         from . import determinism
         from .cgdata.files import write_atomic

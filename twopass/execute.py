@@ -15,7 +15,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from . import cgdata, llvm, workers
+import msgpack
+
+from . import cgdata, globaldata, llvm, workers
 from .cache import Cache
 from .errors import TwopassError
 from .plan import ModuleInput, Plan, link_key, module_keys, summary_key
@@ -48,12 +50,18 @@ class BuildResult:
     round_one: dict[str, workers.Result] = field(default_factory=dict)
     round_two: dict[str, workers.Result] = field(default_factory=dict)
     merged: bytes = b""
-    merged_data: cgdata.CodeGenData | None = None
+    merged_data: cgdata.CodeGenData | None = None  # parsed only when something needs more than its facts
+    merged_facts: dict | None = None  # globaldata.facts of the merged data
     failures: list[Failure] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)
     cache: CacheStats | None = None
     thin_link: dict | None = None  # what the thin link decided, in numbers
     summary_seconds: float = 0.0  # the summary workers' time
+
+    def codegen_data(self) -> cgdata.CodeGenData:
+        if self.merged_data is None:
+            self.merged_data = cgdata.parse(self.merged, "merged codegen data")
+        return self.merged_data
 
     def final(self, module: ModuleInput) -> workers.Result | None:
         results = self.round_two if self.plan.options.two_rounds else self.round_one
@@ -167,8 +175,10 @@ class _Artefacts:
         cached = self._get("scratch", key)
         if self.store is not None:
             self.stats.count("merge", "scratch", cached is not None)
+        facts_key = hashlib.sha256(f"facts\0{key}".encode()).hexdigest()
         if cached is not None:
-            result.merged, result.merged_data = cached, cgdata.parse(cached, "cached merged data")
+            result.merged = cached
+            result.merged_facts = self._facts(facts_key)
         else:
             merger = cgdata.Merger()
             for m in modules:
@@ -178,7 +188,19 @@ class _Artefacts:
             result.merged = cgdata.dump(result.merged_data)
             if self.store is not None:
                 self.store.put("scratch", key, result.merged)
+        if result.merged_facts is None:
+            result.merged_facts = globaldata.facts(result.codegen_data())
+            if self.store is not None:
+                self.store.put("scratch", facts_key, msgpack.packb(result.merged_facts))
         result.phases["merge"] = time.perf_counter() - start
+
+    def _facts(self, key: str) -> dict | None:
+        data = self._get("scratch", key)
+        try:
+            facts = msgpack.unpackb(data) if data is not None else None
+            return facts if isinstance(facts, dict) and {"tree", "funcmap", "sequences"} <= facts.keys() else None
+        except (ValueError, msgpack.UnpackException):
+            return None
 
     def save_round_two(self, m: ModuleInput, r1: workers.Result, r2: workers.Result, cgdata_digest: str) -> None:
         if self.store is not None:

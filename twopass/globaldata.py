@@ -61,11 +61,21 @@ def write_for_readers(path: str, merged: cgdata.CodeGenData, fmt: str, triple: s
     write_atomic(path + SIDECAR, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
 
 
-def usage(data: cgdata.CodeGenData, content_hashes: set[int], merged_functions: int) -> dict:
-    """How much of the data a build used: outlined sequences it found again, functions it merged."""
-    sequences = data.tree.terminal_sequence_hashes() if data.tree is not None else set()
+def facts(data: cgdata.CodeGenData) -> dict:
+    """What reports say of merged data, kept in the cache next to it (a warm build then parses no tree)."""
+    tree, funcmap = data.tree, data.funcmap
+    return {"tree": None if tree is None else {"nodes": tree.size(), "terminals": tree.size(terminal_only=True),
+                                               "depth": tree.depth()},
+            "funcmap": None if funcmap is None else {"unique_hashes": funcmap.unique_hash_count(),
+                                                     "functions": funcmap.total_function_count()},
+            "sequences": sorted(tree.terminal_sequence_hashes()) if tree is not None else []}
+
+
+def usage(known: dict, content_hashes: set[int], merged_functions: int) -> dict:
+    """How much of the data (its `facts`) a build used: outlined sequences it found again, functions it merged."""
+    sequences = set(known["sequences"])
     used = len(sequences & content_hashes)
     return {"sequences": len(sequences), "sequences_used": used,
             "sequences_used_percent": round(100.0 * used / len(sequences), 1) if sequences else 0.0,
-            "stable_functions": data.funcmap.total_function_count() if data.funcmap is not None else 0,
+            "stable_functions": known["funcmap"]["functions"] if known["funcmap"] is not None else 0,
             "merged_functions": merged_functions}

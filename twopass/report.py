@@ -91,14 +91,10 @@ def build_report(result: "BuildResult", jobs: int) -> dict:
         c = result.cache
         report["cache"] = {"streams": c.counts, "llvm_seconds_saved": round(c.seconds_saved, 4),
                            "round2_misses_because": dict(sorted(c.round_two_misses.items()))}
-    if result.merged_data is not None:
-        d = result.merged_data
-        report["merged_cgdata"] = {
-            "bytes": len(result.merged),
-            "outlined_hash_tree": None if d.tree is None else {
-                "nodes": d.tree.size(), "terminals": d.tree.size(terminal_only=True), "depth": d.tree.depth()},
-            "stable_function_map": None if d.funcmap is None else {
-                "unique_hashes": d.funcmap.unique_hash_count(), "functions": d.funcmap.total_function_count()}}
+    if result.merged_facts is not None:
+        f = result.merged_facts
+        report["merged_cgdata"] = {"bytes": len(result.merged), "outlined_hash_tree": f["tree"],
+                                   "stable_function_map": f["funcmap"]}
     return report
 
 
