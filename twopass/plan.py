@@ -102,6 +102,8 @@ class Plan:
 #                                                       sections) only when round one's object is final
 # round_two(m)   = H("round2", base, sha256 of the merged codegen data, round two's LLVM options without the
 #                    data file's path, final layout)    stream "object"
+# merged         = sha256("merged", every module's round_one key, sorted)   stream "scratch" (execute.py)
+# facts          = sha256("facts", merged)   stream "scratch": what reports say of the merged data
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
 _KEY_FORMAT = 2  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2)
