@@ -98,14 +98,8 @@ class _Artefacts:
         if self.store is None:
             return None
         from . import thinlink
-        key = link_key(modules, self.opts.thin_link, self.versions)
-        data = self._get("ir", key)
-        decisions = None
-        if data is not None:
-            try:
-                decisions = thinlink.load_decisions(data)
-            except ValueError as e:
-                log.warning("cache entry ir/%s ignored: %s", key, e)
+        decisions = self._decoded("ir", link_key(modules, self.opts.thin_link, self.versions),
+                                  thinlink.load_decisions)
         self.stats.count("thin link", "ir", decisions is not None)
         return decisions
 
@@ -118,14 +112,19 @@ class _Artefacts:
     def _get(self, stream: str, key: str) -> bytes | None:
         return None if self.store is None else self.store.get(stream, key)
 
-    def _entry(self, round_name: str, stream: str, key: str, ir: bytes = b"") -> tuple[workers.Result | None, dict]:
+    def _decoded(self, stream: str, key: str, decode):
+        """An entry through `decode`; None when it is missing or `decode` says it is not ours (logged)."""
         data = self._get(stream, key)
-        result, fields = None, {}
-        if data is not None:
-            try:
-                result, fields = workers.Result.from_entry(data, ir)
-            except ValueError as e:
-                log.warning("cache entry %s/%s ignored: %s", stream, key, e)
+        if data is None:
+            return None
+        try:
+            return decode(data)
+        except ValueError as e:
+            log.warning("cache entry %s/%s ignored: %s", stream, key, e)
+            return None
+
+    def _entry(self, round_name: str, stream: str, key: str, ir: bytes = b"") -> tuple[workers.Result | None, dict]:
+        result, fields = self._decoded(stream, key, lambda data: workers.Result.from_entry(data, ir)) or (None, {})
         self.stats.count(round_name, stream, result is not None)
         return result, fields
 
@@ -307,20 +306,19 @@ def _thin_link(plan: Plan, result: BuildResult, cache: _Artefacts, run_round):
         modules = [m for m in modules if m.output in done]
         summaries = {}
         for m in modules:
-            summaries[m.output] = done[m.output]
-            if isinstance(summaries[m.output], tuple):  # made now, not read from the cache
-                summaries[m.output], seconds = summaries[m.output]
+            summary = done[m.output]
+            if isinstance(summary, tuple):  # made now (with its seconds), not read from the cache
+                summary, seconds = summary
                 result.summary_seconds += seconds
-                cache.save_summary(m, summaries[m.output])
-        start = time.perf_counter()
-        decisions = thinlink.thin_link(thinlink.load_summaries(summaries), {m.output: m.digest for m in modules},
-                                       plan.options.thin_link)
+                cache.save_summary(m, summary)
+            summaries[m.output] = summary
+    start = time.perf_counter()
+    digests = {m.output: m.digest for m in modules}
+    if decisions is None:
+        decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, plan.options.thin_link)
         if len(modules) == len(plan.modules):
             cache.save_link(modules, decisions)
-    else:
-        start = time.perf_counter()
     by_output = {m.output: m for m in modules}
-    digests = {m.output: m.digest for m in modules}
     promotions = {o: d.promote for o, d in decisions.items()}
     cache.set_link(modules, {o: d.key_fields(digests, promotions) for o, d in decisions.items()})
     jobs = {o: workers.Imports(d.promote, d.internalize,
