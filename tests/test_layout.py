@@ -113,6 +113,18 @@ def test_function_sections_keep_a_units_range_list_right(llvm_tool):
     assert layout.rewrite(text, "sections", "x86_64") == (text, 0)  # without function sections: nothing to do
 
 
+def test_exception_tables_measuring_to_a_moved_functions_end(llvm_tool):
+    """An exception table's last call-site range runs from a label inside the function to its end
+    (`.uleb128 .Lfunc_end0-.Ltmp3`, as in a C++ main that calls into iostream): that end moves with it."""
+    text = "\t.text\n" + plain_function(0, "main") + \
+        "\t.section\t.gcc_except_table,\"a\",@progbits\n\t.uleb128\t.Lfunc_end0-.Ltmp0\n" \
+        "\t.uleb128\t.Ltmp0-.Lfunc_begin0\n"
+    new, moved = layout.rewrite(text, "sections", "x86_64", function_sections=True)
+    assert moved == 1 and "\t.uleb128\t.Ltwopass_end0-.Ltmp0\n" in new
+    obj = assemble(llvm_tool, new)  # the assembler refuses a difference across sections
+    assert obj.section(".gcc_except_table").data == bytes([3, 0])  # xorl and retq: 3 bytes; .Ltmp0 at 0
+
+
 def test_rewrite_is_a_no_op_without_outlined_code_or_in_none_mode():
     text = sample()
     assert layout.rewrite(text, "none", "x86_64") == (text, 0)

@@ -291,9 +291,12 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
                 continue
             rename[b.name] = COMDAT_PREFIX + _content_key(asm[b.start:b.end], b, module_locals, digest, target)
 
+    inner = {b.end_label: set(b.labels) for b in blocks if b.end_label}
+
     def own_length(m: re.Match) -> str:
-        # Only the function's own length moves with it; .Lfunc_end<K> against anything else stays in .text.
-        return f"{new_end[m[1]]}-{m[2]}" if m[1] in new_end and m[2] == m[1].replace("_end", "_begin") else m[0]
+        # What measures from inside a function to its end moves with it (its own length, an exception table's
+        # last call-site range); .Lfunc_end<K> against anything else stays in .text.
+        return f"{new_end[m[1]]}-{m[2]}" if m[2] in inner.get(m[1], ()) else m[0]
 
     def range_pair(m: re.Match) -> str:
         """[begin, end) in the range list of a unit with code in several sections: a function's own range
@@ -385,7 +388,7 @@ _CU_RANGES = _Pattern(r"\.Ldebug_info_start0:\n\t\.short\t4\n\t\.long\t\.debug_a
 _RANGE_PAIR = _Pattern(r"(\t\.quad\t)(\.Lfunc_begin(\d+))\n(\t\.quad\t)(\.Lfunc_end(\d+))\n")
 
 
-_END_DIFF = _Pattern(r"(\.Lfunc_end\d+)-(\.Lfunc_begin\d+)(?![\w.$])")
+_END_DIFF = _Pattern(r"(\.Lfunc_end\d+)-([A-Za-z_.$][\w.$]*)(?![\w.$])")
 _STRING_OR_SYMBOL = _Pattern(r'"(?:[^"\\\n]|\\.)*"|(?<![%\w.$])(?:OUTLINED_FUNCTION_|\.Lfunc_end)[\w.$]*')
 
 

@@ -221,3 +221,85 @@ def assemble(asm: str, tm, triple: str) -> bytes:
     wrapper = _lib().parse_assembly(f'source_filename = "{name}"\ntarget triple = "{esc(triple)}"\n'
                                    f'module asm "{esc(asm)}"\n')
     return tm.emit_object(wrapper)
+
+
+
+_STRUCTOR_LISTS = (("llvm.global_ctors", ".init_array"), ("llvm.global_dtors", ".fini_array"))
+_NAME = r'@(?:"(?:[^"\\]|\\.)*"|[-\w$.]+)'
+_STRUCTOR = re.compile(r"\{ i32 (\d+), ptr ([^,{}]+), ptr (" + _NAME + r"|null) \}")
+
+
+def use_init_array(mod, name: str) -> int:
+    """Static constructors and destructors in `.init_array` / `.fini_array` (`.N` for a priority), as clang's
+    `-fuse-init-array` puts them on every modern ELF target; returns how many entries moved.
+
+    llvmlite default-constructs LLVM's TargetOptions, whose UseInitArray is false, and no LLVM option turns it
+    on: codegen would put them in `.ctors`/`.dtors`, which lld does not run. So each entry becomes a global of
+    its own in the section LLVM would have chosen (in its associated global's COMDAT group; llvm.compiler.used
+    keeps GlobalMerge off it), in LLVM's order (stable by priority), and the lists themselves become
+    available_externally (llvmlite cannot delete a global; codegen never emits one).
+    """
+    lib = _lib()
+    entries, comdats, callees = [], set(), set()
+    for list_name, section in _STRUCTOR_LISTS:
+        try:
+            gv = mod.get_global_variable(list_name)
+        except NameError:
+            continue
+        text = str(gv)
+        found = []
+        for order, m in enumerate(_STRUCTOR.finditer(text)):
+            priority, func, key = int(m[1]), m[2].strip(), m[3]
+            if func == "null":
+                break  # LLVM reads a null function as the end of the list
+            group = ""
+            if key != "null":
+                target = _global(mod, key)
+                if target is None or target.is_declaration or target.linkage == lib.Linkage.available_externally:
+                    continue  # the module defining what it initializes runs it (LLVM skips it too)
+                group = "$" + key[1:]
+                comdats.add(group)
+            found.append((priority, order, func, group))
+        if not found and not re.search(r"zeroinitializer|\[0 x", text):
+            raise InputError(name, f"cannot read @{list_name}: {text[:200]}")
+        for priority, _, func, group in sorted(found):
+            suffix = "" if priority == 65535 else f".{priority}"
+            entries.append(f'@__twopass.structor.{len(entries)} = internal global ptr {func}, '
+                           f'section "{section}{suffix}"{f", comdat({group})" if group else ""}, align 8')
+            callees.update(re.findall(_NAME, func))
+        gv.name = f"twopass.lowered.{list_name[5:]}"
+        gv.linkage = "available_externally"
+    if not entries:
+        return 0
+    used = ", ".join(f"ptr @__twopass.structor.{i}" for i in range(len(entries)))
+    text = "\n".join([*(f"{c} = comdat any" for c in sorted(comdats)), *entries,
+                      *(f"declare void {ref}()" for ref in sorted(callees)),
+                      f'@llvm.compiler.used = appending global [{len(entries)} x ptr] [{used}], '
+                      'section "llvm.metadata"'])
+    # Linking resolves a declaration only against an external definition: local callees are made external for
+    # the link, then given their linkage back.
+    local = {}
+    for ref in callees:
+        fn = _global(mod, ref)
+        if fn is not None and fn.linkage in (lib.Linkage.internal, lib.Linkage.private):
+            local[ref] = fn.linkage
+            fn.linkage = "external"
+    try:
+        link_text(mod, text, name)
+    finally:
+        for ref, linkage in local.items():
+            _global(mod, ref).linkage = linkage
+    return len(entries)
+
+
+def _global(mod, ref: str):
+    """The function or variable an IR reference (`@name`, `@"name"`) names, or None."""
+    name = ref[1:]
+    if name.startswith('"'):
+        name = re.sub(r"\\([0-9A-Fa-f]{2})", lambda m: chr(int(m[1], 16)), name[1:-1])
+    for get in (mod.get_function, mod.get_global_variable):
+        try:
+            return get(name)
+        except NameError:
+            pass
+    return None

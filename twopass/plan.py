@@ -106,7 +106,8 @@ class Plan:
 # facts          = sha256("facts", merged)   stream "scratch": what reports say of the merged data
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
-_KEY_FORMAT = 2  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2)
+_KEY_FORMAT = 3  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
+#                  3: static constructors in .init_array)
 
 
 def _digest(fields: dict) -> str:
