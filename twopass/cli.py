@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import shlex
 import sys
-import time
 
 from . import __version__
 from .errors import TwopassError
+
+DESCRIPTION = """\
+twopass turns ThinLTO bitcode (clang -flto=thin -c) into native objects through two codegen rounds, so that
+LLVM's machine outliner and global function merger act on repetition across modules, not only inside one.
+`twopass build` builds; `twopass COMMAND --help` tells more of each command."""
 
 
 def _cgdata_parser(sub) -> None:
@@ -178,69 +181,41 @@ def _link_options(args):
                        tuple(sorted({"main", *exports})))
 
 
-def _run_build(args) -> int:
-    from . import cache, execute, globaldata, report
-    from .plan import BuildOptions, make_plan
+def build_options(args):
+    """What changes the bytes of a build, from `build` or `verify-determinism` arguments, with every path in
+    it made absolute (so a build run from another directory means the same)."""
     from .layout import Layout
+    from .plan import BuildOptions
     from .workers import TargetOverrides
 
-    if args.jobs < 1:
-        raise TwopassError("", "--jobs must be at least 1")
-    if args.cgdata_in and args.outliner != "global":
-        raise TwopassError("--cgdata-in", "a reader build needs the global outliner (--outliner global)")
-    if args.cgdata_out and (args.outliner != "global" or args.cgdata_in):
-        raise TwopassError("--cgdata-out", "only a build that generates codegen data (--outliner global, "
-                                           "no --cgdata-in) can write it")
-    options = BuildOptions(opt_level=args.opt_level, outliner=args.outliner, rounds=args.rounds,
-                           merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
-                           overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model),
-                           layout=Layout(args.fold_outlined, tuple(shlex.split(args.assembler))
-                                         if args.assembler else None, args.function_sections),
-                           thin_link=_link_options(args))
-    policy = cache.parse_policy(args.cache_policy)
-    store = cache.Cache(args.cache_dir or cache.default_dir()) if args.cache else None
-    start = time.perf_counter()
-    plan = make_plan(args.inputs, options)
-    reader = None
-    if args.cgdata_in:
-        reader = globaldata.load_for_reader(args.cgdata_in, plan.triple)
-        plan.options = options = dataclasses.replace(options, cgdata_in=os.path.abspath(args.cgdata_in),
-                                                     cgdata_in_digest=reader.digest)
-    planning = time.perf_counter() - start
+    assembler = tuple(shlex.split(args.assembler)) if args.assembler else None
+    if assembler and os.sep in assembler[0]:
+        assembler = (os.path.abspath(assembler[0]), *assembler[1:])
+    return BuildOptions(opt_level=args.opt_level, outliner=args.outliner, rounds=args.rounds,
+                        merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
+                        overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model),
+                        layout=Layout(args.fold_outlined, assembler, args.function_sections),
+                        thin_link=_link_options(args),
+                        cgdata_in=os.path.abspath(args.cgdata_in) if args.cgdata_in else None)
+
+
+def _run_build(args) -> int:
+    from . import report
+    from .pipeline import RunOptions, build
+    from .executor import LocalExecutor
+
+    options = build_options(args)
+    run = RunOptions(jobs=args.jobs, keep_going=args.keep_going, cache=args.cache, cache_dir=args.cache_dir,
+                     cache_policy=args.cache_policy, progress=None if not args.quiet else False,
+                     save_temps=args.save_temps, report=args.report, manifest=args.manifest,
+                     cgdata_out=args.cgdata_out, cgdata_format=args.cgdata_format)
     handler = _WorkerLogging(args)
     try:
-        result = execute.run(plan, args.output_dir, args.jobs, keep_going=args.keep_going,
-                             progress=report.Progress(enabled=None if not args.quiet else False),
-                             log_queue=handler.queue, save_temps=args.save_temps, store=store)
-    except execute.BuildFailed as e:
-        if args.report and e.result is not None:
-            report.write_report(report.build_report(e.result, args.jobs), args.report)
-        raise
+        result = build(args.inputs, options, args.output_dir, run, LocalExecutor(args.jobs, handler.queue))
     finally:
         handler.close()
-    result.phases = {"plan": planning, **result.phases}
-    if store is not None:
-        store.prune(policy)
-    rep = report.build_report(result, args.jobs)
-    used = globaldata.facts(reader.data) if reader is not None else \
-        result.merged_facts if options.two_rounds else None
-    if used is not None:
-        final = [result.final(m) for m in plan.modules if result.final(m) is not None]
-        rep["cgdata_used"] = globaldata.usage(used, {h for r in final for h in r.content_hashes},
-                                              sum(r.merged for r in final))
-    if args.cgdata_out:
-        globaldata.write_for_readers(args.cgdata_out, result.codegen_data(), args.cgdata_format, plan.triple)
-    if args.manifest:
-        from . import determinism
-        from .cgdata.files import write_atomic
-
-        outputs = {m.output: result.final(m).obj for m in plan.modules}
-        write_atomic(args.manifest, determinism.dump_manifest(
-            determinism.manifest(outputs, result.merged if options.generates_cgdata else None)))
-    if args.report:
-        report.write_report(rep, args.report)
     if not args.quiet:
-        print(report.summary(rep), file=sys.stderr)
+        print(report.summary(report.build_report(result)), file=sys.stderr)
     return 0
 
 
@@ -276,7 +251,8 @@ class _WorkerLogging:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="twopass", description=__doc__)
+    parser = argparse.ArgumentParser(prog="twopass", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"twopass {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _build_parser(sub)
@@ -289,7 +265,7 @@ def make_parser() -> argparse.ArgumentParser:
 def _run_verify(args) -> int:
     from . import determinism
 
-    problems = determinism.verify(args, args.raw_argv[1:])
+    problems = determinism.verify(args.inputs, build_options(args), args.jobs, args.against)
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     return 1 if problems else 0
@@ -325,7 +301,6 @@ def _glue_mllvm(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = make_parser().parse_args(_glue_mllvm(raw))
-    args.raw_argv = raw
     try:
         return _COMMANDS[args.command](args)
     except TwopassError as e:

@@ -8,9 +8,11 @@ looking (a timestamp in `.comment`, a path in `.debug_str`, a reordered `.text`)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import struct
 import subprocess
@@ -127,64 +129,62 @@ def _elf_sections(data: bytes) -> list[tuple[str, int, int]]:
 
 # -- verify-determinism: the same inputs built several ways ------------------------------------------------
 
-def _strip(tokens: list[str], inputs: list[str]) -> list[str]:
-    """The build options among verify-determinism's arguments: no inputs, no --against, no --jobs."""
-    left, rest, skip = list(inputs), [], False
-    for tok in tokens:
-        if skip:
-            skip = False
-        elif tok in ("--against", "-j", "--jobs"):
-            skip = True
-        elif tok.startswith(("--against=", "--jobs=")) or (tok.startswith("-j") and tok[2:].isdigit()):
-            pass
-        elif tok in left:
-            left.remove(tok)
-        else:
-            rest.append(tok)
-    return rest
-
-
-def verify(args, tokens: list[str]) -> list[Difference]:
+def verify(inputs: list[str], options, jobs: int = 2, against: str | None = None) -> list[Difference]:
     """Build the inputs five ways (cold cache; warm cache; one job; reversed inputs; another working
-    directory, temporary directory and output path) and compare every output with the first build's."""
+    directory, temporary directory and output path) and compare every output with the first build's.
+
+    Each build runs `twopass.build` with the same typed options in a process of its own (this very twopass,
+    installed or from a checkout), started in its own directory with its own TMPDIR."""
+    from .pipeline import RunOptions
     from .plan import expand_inputs
 
-    inputs = [os.path.abspath(p) for p in expand_inputs(args.inputs)]
-    options = _strip(tokens, args.inputs)
-    jobs = str(max(2, args.jobs))
+    inputs = [os.path.abspath(p) for p in expand_inputs(inputs)]
+    jobs = max(2, jobs)
     root = tempfile.mkdtemp(prefix="twopass-verify-")
-    # The builds run this very twopass, whether installed or run from a checkout, from any directory.
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
     try:
         cache = os.path.join(root, "cache")
-        variants = {"reference": (inputs, ["--cache-dir", cache, "-j", jobs], "w1"),
-                    "warm-cache": (inputs, ["--cache-dir", cache, "-j", jobs], "w1"),
-                    "jobs-1": (inputs, ["--no-cache", "-j", "1"], "w1"),
-                    "reversed-inputs": (inputs[::-1], ["--no-cache", "-j", jobs], "w1"),
-                    "elsewhere": (inputs, ["--no-cache", "-j", jobs], "w2/deeper/still")}
+        variants = {"reference": (inputs, RunOptions(jobs=jobs, cache_dir=cache), "w1"),
+                    "warm-cache": (inputs, RunOptions(jobs=jobs, cache_dir=cache), "w1"),
+                    "jobs-1": (inputs, RunOptions(jobs=1, cache=False), "w1"),
+                    "reversed-inputs": (inputs[::-1], RunOptions(jobs=jobs, cache=False), "w1"),
+                    "elsewhere": (inputs, RunOptions(jobs=jobs, cache=False), "w2/deeper/still")}
         built: dict[str, tuple[dict[str, bytes], dict]] = {}
         problems: list[Difference] = []
-        for name, (ins, extra, where) in variants.items():
+        for name, (ins, run, where) in variants.items():
             cwd, tmp = os.path.join(root, where), os.path.join(root, where, "tmp")
             os.makedirs(tmp, exist_ok=True)
             out, man = os.path.join(cwd, f"out-{name}"), os.path.join(cwd, f"{name}.manifest")
-            proc = subprocess.run([sys.executable, "-m", "twopass", "build", *ins, *options, *extra, "-q",
-                                   "-o", out, "--manifest", man], cwd=cwd, capture_output=True,
+            request = pickle.dumps((ins, options, out, dataclasses.replace(run, manifest=man)))
+            proc = subprocess.run([sys.executable, "-c", "from twopass.determinism import _build; _build()"],
+                                  input=request, cwd=cwd, capture_output=True,
                                   env={**os.environ, "TMPDIR": tmp, "PYTHONPATH": path})
             if proc.returncode:
                 err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
                 return [Difference("build", f"the {name} build failed: {err[-1] if err else proc.returncode}")]
             built[name] = (read_outputs(out), load_manifest(man))
         ref_out, ref_man = built["reference"]
-        for name, (outs, man) in built.items():
+        for name, (outs, m) in built.items():
             problems += diff_outputs(ref_out, outs, "reference", name)
-            if man.get("cgdata") != ref_man.get("cgdata"):
+            if m.get("cgdata") != ref_man.get("cgdata"):
                 problems.append(Difference("merged codegen data", f"reference and {name} builds differ"))
-        if getattr(args, "against", None):
-            problems += diff_manifests(load_manifest(args.against), ref_man, args.against, "this build")
+        if against:
+            problems += diff_manifests(load_manifest(against), ref_man, against, "this build")
         if not problems:
             print(f"ok: {len(ref_out)} objects identical across {len(variants)} builds ({', '.join(variants)})")
         return problems
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _build() -> None:
+    """One of verify's builds: (inputs, options, outdir, run options) pickled on stdin; an error on stderr."""
+    from .pipeline import build
+    from .errors import TwopassError
+
+    inputs, options, outdir, run = pickle.loads(sys.stdin.buffer.read())
+    try:
+        build(inputs, options, outdir, run)
+    except TwopassError as e:
+        sys.exit("error: " + "; ".join(getattr(e, "lines", lambda: [str(e)])()))

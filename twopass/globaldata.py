@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 
 from . import cgdata
-from .cgdata.files import write_atomic
+from .cgdata.files import read_input, write_atomic
 from .errors import InputError
 from .plan import triple_key
 
@@ -23,25 +23,27 @@ SIDECAR = ".twopass.json"
 
 @dataclass(frozen=True)
 class ReaderData:
+    """`raw` is what LLVM reads: the very bytes that were hashed into the cache keys and parsed here."""
+
     path: str
+    raw: bytes
     digest: str
     data: cgdata.CodeGenData
 
 
 def load_for_reader(path: str, triple: str) -> ReaderData:
-    """The data a reader build will use, checked before any work: readable, well-formed, for this target."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as e:
-        raise InputError(path, e.strerror or str(e)) from None
-    data = cgdata.load(path)  # one clear error for a damaged or unsupported file
+    """The data a reader build will use, checked before any work: readable, well-formed, holding data (text
+    that is no YAML mapping parses as an empty document), for this target. The file is read once."""
+    raw = read_input(path)
+    data = cgdata.parse(raw, path)  # one clear error for a damaged or unsupported file
+    if data.tree is None and data.funcmap is None:
+        raise InputError(path, "holds no codegen data (neither an outlined hash tree nor a function map)")
     digest = hashlib.sha256(raw).hexdigest()
     meta = _read_sidecar(path)
     if meta is not None and meta.get("sha256") == digest and meta.get("triple") and \
             triple_key(meta["triple"]) != triple_key(triple):
         raise InputError(path, f"codegen data for {meta['triple']}, but the modules are {triple}")
-    return ReaderData(path, digest, data)
+    return ReaderData(path, raw, digest, data)
 
 
 def _read_sidecar(path: str) -> dict | None:

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from .errors import InputError
+from .errors import InputError, TwopassError
 
 _binding = None  # llvmlite.binding, loaded on first use: a fully cached build never needs LLVM
 
@@ -53,6 +53,34 @@ def init(options: tuple[str, ...] | list[str] = ()) -> None:
     for opt in ("-preserve-bc-uselistorder", *options):
         _lib().set_option("twopass", opt)
     _initialized = options
+
+
+_PROBE = ("import sys, llvmlite.binding as b\n"
+          "for o in sys.argv[1:]: b.set_option('twopass', o)\n"
+          "b.set_option('twopass', '-help-list-hidden')\n")  # prints every option's name, then exits
+_OPTION_NAME = re.compile(r"^  -{1,2}([^\s=<]+)", re.M)
+
+
+def check_options(options: tuple[str, ...]) -> None:
+    """Refuse, before any work, an LLVM option LLVM would not take, with LLVM's words: llvmlite's LLVM ignores
+    an unknown option without a word, and reports a bad value only on stderr, then goes on. In a child
+    process: options are process-global, and this process may never need LLVM."""
+    if not options:
+        return
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *options], capture_output=True, text=True)
+    known = set(_OPTION_NAME.findall(proc.stdout))
+    complaints = [ln.removeprefix("twopass: ").strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    if not known:
+        raise TwopassError("-mllvm", "cannot check LLVM options: " + (complaints or ["no option list"])[-1])
+    for opt in options:
+        if not opt.startswith("-"):
+            raise TwopassError(f"-mllvm {opt}", "Too many positional arguments specified!")
+        if opt.lstrip("-").split("=", 1)[0] not in known:
+            raise TwopassError(f"-mllvm {opt}", f"Unknown command line argument '{opt}'.")
+    if complaints:
+        raise TwopassError("-mllvm", complaints[0])
 
 
 def parse_module(data: bytes, name: str):

@@ -16,6 +16,7 @@ from pathlib import PurePath
 
 from . import __version__, bitcode
 from .errors import InputError, TwopassError
+from .executor import CGDATA
 from .layout import Layout, check_target
 from .thinlink import LinkOptions
 from .workers import TargetOverrides
@@ -25,8 +26,26 @@ OUTLINER_MODES = ("never", "local", "global")
 
 
 @dataclass(frozen=True)
+class ModuleSource:
+    """A module to build, wherever its bytes came from: a file, an archive member, memory. `name` is what
+    messages call it (`lib.a(x.o)`); `path` names its output (`lib.a/x.o`) and tells two sources apart."""
+
+    name: str
+    data: bytes
+    path: str
+
+    @classmethod
+    def file(cls, path: str) -> "ModuleSource":
+        try:
+            with open(path, "rb") as f:
+                return cls(path, f.read(), path)
+        except OSError as e:
+            raise InputError(path, e.strerror or str(e)) from None
+
+
+@dataclass(frozen=True)
 class ModuleInput:
-    path: str      # as the user named it (or as found under a directory they named)
+    path: str      # what messages call it: as the user named it (or as found under a directory they named)
     output: str    # relative output path, unique and independent of input order
     data: bytes
     triple: str
@@ -63,15 +82,16 @@ class BuildOptions:
         final = round_ == 2 or not self.two_rounds
         return self.layout if final and self.outliner != "never" and self.layout.active else None
 
-    def llvm_options(self, round_: int, cgdata_path: str | None = None) -> tuple[str, ...]:
-        """The process-global LLVM options of a round's workers (round 2 reads `cgdata_path`)."""
+    def llvm_options(self, round_: int) -> tuple[str, ...]:
+        """The process-global LLVM options of a round's workers; a reader build and round two read the data
+        file the executor puts at CGDATA (the reader's bytes as hashed, or the merged data)."""
         opts = ["-enable-machine-outliner=never" if self.outliner == "never" else "-enable-machine-outliner"]
         if self.merge_functions:
             opts.append("-enable-global-merge-func")
-        if self.cgdata_in is not None:
-            opts.append(f"-codegen-data-use-path={cgdata_path or self.cgdata_in}")
+        if self.cgdata_in is not None or (self.outliner == "global" and round_ == 2):
+            opts.append(f"-codegen-data-use-path={CGDATA}")
         elif self.outliner == "global":
-            opts.append("-codegen-data-generate" if round_ == 1 else f"-codegen-data-use-path={cgdata_path}")
+            opts.append("-codegen-data-generate")
         return (*opts, *self.extra_llvm)
 
 
@@ -102,8 +122,11 @@ class Plan:
 #                                                       sections) only when round one's object is final
 # round_two(m)   = H("round2", base, sha256 of the merged codegen data, round two's LLVM options without the
 #                    data file's path, final layout)    stream "object"
-# merged         = sha256("merged", every module's round_one key, sorted)   stream "scratch" (execute.py)
-# facts          = sha256("facts", merged)   stream "scratch": what reports say of the merged data
+# merged         = H("merged", every module's round_one key, sorted)   stream "scratch"
+# facts          = H("facts", merged)   stream "scratch": what reports say of the merged data
+# last_merged(m) = H("last merged", round_one(m))   stream "scratch": the sha256 of the merged data m's
+#                  round two last used, to say why round two reran; the one entry a build may rewrite (a note,
+#                  not an artefact: every other entry is written once and never changes)
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
 _KEY_FORMAT = 3  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
@@ -126,7 +149,7 @@ class ModuleKeys:
 
     def round_two(self, options: BuildOptions, cgdata_digest: str) -> str:
         return _digest({"round": 2, "base": self.base, "cgdata": cgdata_digest,
-                        "llvm": list(options.llvm_options(2, "<merged>")),
+                        "llvm": list(options.llvm_options(2)),
                         "layout": _layout_fields(options.final_layout(2))})
 
 
@@ -141,12 +164,24 @@ def link_key(modules: list[ModuleInput], options: LinkOptions, versions: dict[st
                     "modules": sorted([m.output, m.digest] for m in modules)})
 
 
+def merged_key(round_one_keys: list[str]) -> str:
+    return _digest({"stream": "merged", "round_one": sorted(round_one_keys)})
+
+
+def facts_key(merged: str) -> str:
+    return _digest({"stream": "facts", "merged": merged})
+
+
+def last_merged_key(round_one: str) -> str:
+    return _digest({"stream": "last merged", "round_one": round_one})
+
+
 def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, str],
                 link: dict | None = None) -> ModuleKeys:
     o = options.overrides
     base = _digest({"format": _KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest, "link": link,
                     "opt_level": options.opt_level, "cpu": o.cpu, "features": o.features, "reloc": o.reloc,
-                    "llvm": list(options.llvm_options(1, "<cgdata-in>")), "cgdata_in": options.cgdata_in_digest})
+                    "llvm": list(options.llvm_options(1)), "cgdata_in": options.cgdata_in_digest})
     return ModuleKeys(ir=_digest({"stream": "ir", "base": base}),
                       round_one=_digest({"round": 1, "base": base, "two_rounds": options.two_rounds,
                                          "layout": _layout_fields(options.final_layout(1))}),
@@ -227,25 +262,28 @@ def _output_name(parts: tuple[str, ...], keep_suffix: bool = False) -> str:
     return "/".join([*dirs, base + ".o"])
 
 
-def make_plan(args: list[str], options: BuildOptions) -> Plan:
+def read_inputs(args: list[str]) -> list[ModuleSource]:
+    """Files, directories and @response files as module sources; a file named twice is an error."""
     paths = expand_inputs(args)
-    if not paths:
-        raise TwopassError("", "no input modules")
     seen: dict[str, str] = {}
     for p in paths:
         real = os.path.realpath(p)
         if real in seen:
             raise InputError(p, f"given twice (also as {seen[real]})")
         seen[real] = p
-    names = output_names(paths)
-    modules = []
-    for p in paths:
-        try:
-            with open(p, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise InputError(p, e.strerror or str(e)) from None
-        modules.append(ModuleInput(p, names[p], data, _triple(data, p)))
+    return [ModuleSource.file(p) for p in paths]
+
+
+def make_plan(sources: list[ModuleSource], options: BuildOptions) -> Plan:
+    if not sources:
+        raise TwopassError("", "no input modules")
+    by_path: dict[str, str] = {}
+    for src in sources:
+        if src.path in by_path:
+            raise InputError(src.name, f"given twice (also as {by_path[src.path]})")
+        by_path[src.path] = src.name
+    names = output_names([src.path for src in sources])
+    modules = [ModuleInput(src.name, names[src.path], src.data, _triple(src.data, src.name)) for src in sources]
     first = modules[0]
     for m in modules[1:]:
         if triple_key(m.triple) != triple_key(first.triple):

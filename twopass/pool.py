@@ -111,11 +111,11 @@ class Pool:
     """`with Pool(n, func, init, args) as p: for outcome in p.run(jobs): ...` (outcomes in completion order)."""
 
     def __init__(self, processes: int, func: Callable, initializer: Callable | None = None,
-                 initargs: tuple = (), log_queue=None, start_method: str = "forkserver"):
-        if start_method == "forkserver":
-            # LLVM is not fork-safe once initialized; workers forked from the server find twopass and llvmlite
-            # already imported (the parent itself loads LLVM only when it must).
-            multiprocessing.set_forkserver_preload(["twopass.workers", "llvmlite.binding"])
+                 initargs: tuple = (), log_queue=None, start_method: str = "forkserver",
+                 preload: tuple[str, ...] = ()):
+        """`preload`: modules the fork server imports once, so every worker forked from it has them."""
+        if start_method == "forkserver" and preload:
+            multiprocessing.set_forkserver_preload(list(preload))
         self.ctx = multiprocessing.get_context(start_method)
         self.func, self.initializer, self.initargs = func, initializer, initargs
         self.log_queue, self.log_level = log_queue, logging.getLogger().getEffectiveLevel()

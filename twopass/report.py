@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import TYPE_CHECKING
 
 from . import __version__, llvm
 
 if TYPE_CHECKING:
-    from .execute import BuildResult
+    from .pipeline import BuildResult
 
 PHASES = ("parse", "opt", "codegen", "layout", "io")
-
-
-class Progress:
-    """`[round 1  12/33] lapi.o` rewritten in place on a TTY; nothing at all otherwise."""
-
-    def __init__(self, enabled: bool | None = None, stream=sys.stderr):
-        self.stream = stream
-        self.enabled = stream.isatty() if enabled is None else enabled
-        self.total = self.done = 0
-        self.phase = ""
-
-    def start(self, phase: str, total: int) -> None:
-        self.phase, self.total, self.done = phase, total, 0
-        self._draw("")
-
-    def advance(self, name: str) -> None:
-        self.done += 1
-        self._draw(name)
-
-    def finish(self) -> None:
-        if self.enabled:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-    def _draw(self, name: str) -> None:
-        if self.enabled:
-            self.stream.write(f"\r\033[K[{self.phase} {self.done}/{self.total}] {name}"[:200])
-            self.stream.flush()
 
 
 def _module_entry(result: "BuildResult", m) -> dict:
@@ -68,8 +39,8 @@ def llvm_seconds(result: "BuildResult", round_name: str) -> float:
     return sum(sum(r.timings.values()) for r in results.values())
 
 
-def build_report(result: "BuildResult", jobs: int) -> dict:
-    opts = result.plan.options
+def build_report(result: "BuildResult") -> dict:
+    opts, jobs = result.plan.options, result.jobs
     phases = {k: round(v, 4) for k, v in result.phases.items()}
     llvm_time = {name: round(llvm_seconds(result, name), 4) for name in ("summary", "round 1", "round 2")
                  if name in result.phases}
@@ -95,6 +66,8 @@ def build_report(result: "BuildResult", jobs: int) -> dict:
         f = result.merged_facts
         report["merged_cgdata"] = {"bytes": len(result.merged), "outlined_hash_tree": f["tree"],
                                    "stable_function_map": f["funcmap"]}
+    if result.cgdata_used is not None:
+        report["cgdata_used"] = result.cgdata_used
     return report
 
 

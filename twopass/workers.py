@@ -7,7 +7,6 @@ process whose LLVM options point at the merged data. Both return bytes; the pare
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -41,11 +40,12 @@ class TargetOverrides:
 @dataclass(frozen=True)
 class Imports:
     """The thin link's decisions for one module: what to rename, bring in and internalize before optimizing.
-    `sources` are (exporter name, its bytes, its promotions, the functions to import by their final names)."""
+    `sources` are (exporter name, the sha256 of its bytes (see `blob`), its promotions, the functions to import
+    by their final names)."""
 
     promote: dict[str, str]
     internalize: list[str]
-    sources: list[tuple[str, bytes, dict[str, str], list[str]]]
+    sources: list[tuple[str, str, dict[str, str], list[str]]]
 
 
 @dataclass(frozen=True)
@@ -89,22 +89,22 @@ class Result:
     def seconds(self) -> float:
         return self.cached_seconds if self.cached else sum(self.timings.values())
 
-    def to_entry(self, extra: dict | None = None) -> bytes:
+    def to_entry(self) -> bytes:
         """A cache entry: everything but the IR (its own stream) and the timings (only their sum)."""
         return msgpack.packb({"obj": self.obj, "target": list(astuple(self.target)), "outlined": self.outlined,
                               "content_hashes": self.content_hashes,
                               "payloads": [[k, d] for k, d in self.payloads], "merged": self.merged,
-                              "moved": self.moved, "seconds": self.seconds, **(extra or {})})
+                              "moved": self.moved, "seconds": self.seconds})
 
     @classmethod
-    def from_entry(cls, data: bytes, ir: bytes = b"") -> tuple["Result", dict]:
-        """The result and the entry's other fields; ValueError when the entry is not one of ours."""
+    def from_entry(cls, data: bytes, ir: bytes = b"") -> "Result":
+        """ValueError when the entry is not one of ours."""
         try:
             e = msgpack.unpackb(data)
             return cls(obj=e["obj"], target=llvm.TargetInfo(*e["target"]), ir=ir, outlined=e["outlined"],
                        payloads=[(k, d) for k, d in e["payloads"]], merged=e["merged"], moved=e["moved"],
                        content_hashes=list(e["content_hashes"]),
-                       cached=True, cached_seconds=float(e["seconds"])), e
+                       cached=True, cached_seconds=float(e["seconds"]))
         except (ValueError, KeyError, TypeError, msgpack.UnpackException) as err:
             raise ValueError(f"not a twopass cache entry: {err}") from None
 
@@ -156,6 +156,22 @@ def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: lay
     return result
 
 
+_BLOB_DIR = ""
+
+
+def start(llvm_options: tuple[str, ...], blob_dir: str) -> None:
+    """A worker's start: the round's process-global LLVM options, and where the bytes jobs name by digest are."""
+    global _BLOB_DIR
+    llvm.init(llvm_options)
+    _BLOB_DIR = blob_dir
+
+
+def blob(digest: str) -> bytes:
+    """Bytes the round shipped once (an exporter's module), by their sha256."""
+    with open(os.path.join(_BLOB_DIR, digest), "rb") as f:
+        return f.read()
+
+
 def summarize(job: tuple[str, bytes]) -> tuple[bytes, float]:
     """A module's summary for the thin link (msgpack): its defined globals, their sizes, calls and references;
     and the seconds it took (worker time, like a round's timings)."""
@@ -173,14 +189,14 @@ _EXPORTERS_BUDGET = 128 << 20  # characters of printed IR kept per worker
 _exporters_size = 0
 
 
-def _exporter_ir(exporter: str, data: bytes, promote: dict[str, str]):
+def _exporter_ir(exporter: str, digest: str, promote: dict[str, str]):
     from . import irtext
     global _exporters_size
-    key = (hashlib.sha256(data).digest(), tuple(sorted(promote.items())))
+    key = (digest, tuple(sorted(promote.items())))
     if key in _EXPORTERS:
         _EXPORTERS.move_to_end(key)
         return _EXPORTERS[key][0]
-    source = llvm.parse_module(data, exporter)
+    source = llvm.parse_module(blob(digest), exporter)
     llvm.promote(source, promote)
     text = llvm.text(source)
     ir = irtext.parse(text)
@@ -196,9 +212,9 @@ def _import(mod, job: RoundOneJob) -> None:
     from . import irtext
     imp = job.imports
     llvm.promote(mod, imp.promote)
-    for exporter, data, promote, functions in imp.sources:
+    for exporter, digest, promote, functions in imp.sources:
         try:
-            text = irtext.import_module(_exporter_ir(exporter, data, promote), functions)
+            text = irtext.import_module(_exporter_ir(exporter, digest, promote), functions)
         except (ValueError, KeyError) as e:
             raise InputError(job.name, f"cannot import from {exporter}: {e}") from None
         llvm.link_text(mod, text, job.name)

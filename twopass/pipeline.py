@@ -1,0 +1,347 @@
+"""The library entry point, `build(inputs, options, outdir)`, and a build's phases in the order they run:
+plan, thin link, round one, merge, round two, outputs.
+
+Every phase that runs LLVM hands a `Round` to an executor (the local process pool unless the caller gives
+another): round two needs processes of its own, since LLVM reads `-codegen-data-use-path` once per process
+and round one's ran with `-codegen-data-generate`. Outputs are written only once every module has succeeded
+(or, with keep_going, every module that did), each to a temporary name and then renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from . import cache as cache_, cgdata, globaldata, llvm, report, workers
+from .artefacts import Artefacts, CacheStats
+from .errors import TwopassError
+from .executor import Executor, LocalExecutor, Round
+from .plan import BuildOptions, ModuleInput, ModuleSource, Plan, make_plan, read_inputs
+from .progress import Progress
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a build runs and what it leaves besides the objects; none of it changes an object's bytes."""
+
+    jobs: int = os.cpu_count() or 1
+    keep_going: bool = False
+    cache: bool = True
+    cache_dir: str | None = None  # default: $XDG_CACHE_HOME/twopass
+    cache_policy: str = ""  # LLVM's syntax, applied after the build
+    progress: bool | None = False  # None: on a terminal
+    save_temps: str | None = None  # directory for round one's IR and scratch objects, and the merged data
+    report: str | None = None  # JSON report
+    manifest: str | None = None
+    cgdata_out: str | None = None  # writer build: the merged data
+    cgdata_format: str = "binary"
+
+
+@dataclass
+class Failure:
+    module: str
+    message: str
+
+
+@dataclass
+class BuildResult:
+    plan: Plan
+    round_one: dict[str, workers.Result] = field(default_factory=dict)
+    round_two: dict[str, workers.Result] = field(default_factory=dict)
+    merged: bytes = b""
+    merged_data: cgdata.CodeGenData | None = None  # parsed only when something needs more than its facts
+    merged_facts: dict | None = None  # globaldata.facts of the merged data
+    failures: list[Failure] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
+    cache: CacheStats | None = None
+    thin_link: dict | None = None  # what the thin link decided, in numbers
+    summary_seconds: float = 0.0  # the summary workers' time
+    cgdata_used: dict | None = None  # how much of the data a reader or round two found again
+    jobs: int = 1
+
+    def codegen_data(self) -> cgdata.CodeGenData:
+        if self.merged_data is None:
+            self.merged_data = cgdata.parse(self.merged, "merged codegen data")
+        return self.merged_data
+
+    def final(self, module: ModuleInput) -> workers.Result | None:
+        results = self.round_two if self.plan.options.two_rounds else self.round_one
+        return results.get(module.output)
+
+    def outputs(self) -> dict[str, bytes]:
+        """Output name -> final object, for the modules that succeeded."""
+        return {m.output: r.obj for m in self.plan.modules if (r := self.final(m)) is not None}
+
+
+class BuildFailed(TwopassError):
+    """One or more modules failed; `lines()` gives one `module: reason` line per failure."""
+
+    def __init__(self, failures: list[Failure], result: BuildResult | None = None):
+        super().__init__(failures[0].module, failures[0].message)
+        self.failures = failures
+        self.result = result
+
+    def lines(self) -> list[str]:
+        return [f"{f.module}: {f.message}" for f in self.failures]
+
+
+def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: str,
+          run: RunOptions = RunOptions(), executor: Executor | None = None) -> BuildResult:
+    """Build `inputs` (paths, directories, @response files, or module sources) into one object each under
+    `outdir`. Bad input raises TwopassError (one line naming what is wrong) before any work is done; failed
+    modules raise BuildFailed after the others' objects are written (`run.keep_going`) or at once."""
+    start = time.perf_counter()
+    _check(options, run)
+    llvm.check_options(options.extra_llvm)
+    policy = cache_.parse_policy(run.cache_policy)
+    store = cache_.Cache(run.cache_dir or cache_.default_dir()) if run.cache else None
+    plan = make_plan(_sources(inputs), options)
+    reader = None
+    if options.cgdata_in is not None:
+        reader = globaldata.load_for_reader(options.cgdata_in, plan.triple)
+        plan.options = dataclasses.replace(options, cgdata_in_digest=reader.digest)
+    _check_outdir(outdir)
+    b = _Build(plan, run, executor or LocalExecutor(run.jobs), store, reader)
+    b.result.phases["plan"] = time.perf_counter() - start
+    try:
+        modules, imports, exporters = b.thin_link()
+        b.round_one(modules, imports, exporters)
+        survivors = [m for m in modules if m.output in b.result.round_one]
+        if plan.options.generates_cgdata:
+            b.merge(survivors)
+        if plan.options.two_rounds:
+            b.round_two(survivors)
+        b.write_outputs(outdir)
+    except BuildFailed as e:
+        if run.report:
+            report.write_report(report.build_report(e.result or b.result), run.report)
+        raise
+    if store is not None:
+        store.prune(policy)
+    if run.report:
+        report.write_report(report.build_report(b.result), run.report)
+    return b.result
+
+
+def _sources(inputs: Iterable[str | ModuleSource]) -> list[ModuleSource]:
+    out: list[ModuleSource] = []
+    paths: list[str] = []
+    for item in [*inputs, None]:
+        if isinstance(item, str):
+            paths.append(item)
+            continue
+        if paths:
+            out += read_inputs(paths)
+            paths = []
+        if item is not None:
+            out.append(item)
+    return out
+
+
+def _check(options: BuildOptions, run: RunOptions) -> None:
+    if run.jobs < 1:
+        raise TwopassError("", "--jobs must be at least 1")
+    if options.cgdata_in and options.outliner != "global":
+        raise TwopassError("--cgdata-in", "a reader build needs the global outliner (--outliner global)")
+    if run.cgdata_out and not options.generates_cgdata:
+        raise TwopassError("--cgdata-out", "only a build that generates codegen data (--outliner global, "
+                                           "no --cgdata-in) can write it")
+
+
+class _Build:
+    """One build's state while its phases run."""
+
+    def __init__(self, plan: Plan, run: RunOptions, executor: Executor, store: cache_.Cache | None,
+                 reader: globaldata.ReaderData | None):
+        self.plan, self.opts, self.run, self.executor, self.reader = plan, plan.options, run, executor, reader
+        self.result = BuildResult(plan, jobs=run.jobs)
+        self.cache = Artefacts(store, plan, need_ir=self.opts.two_rounds or run.save_temps is not None)
+        self.result.cache = self.cache.stats if store is not None else None
+        self.progress = Progress(enabled=run.progress)
+        self.by_name = {m.output: m for m in plan.modules}
+
+    def _round(self, round_: Round, modules: list[ModuleInput], make_job: Callable[[ModuleInput], Any],
+               cached: Callable[[ModuleInput], Any]) -> dict[str, Any]:
+        """Each module's result: from the cache, else from the executor (largest modules first, so that the
+        last job to finish is a small one); failures are collected, and raised unless keep_going."""
+        start = time.perf_counter()
+        done: dict[str, Any] = {}
+        self.progress.start(round_.name, len(modules))
+        todo = []
+        for m in modules:
+            hit = cached(m)
+            if hit is None:
+                todo.append(m)
+            else:
+                done[m.output] = hit
+                self.progress.advance(m.path)
+        order = sorted(todo, key=lambda m: -len(m.data))
+        if order:
+            jobs = ((m.output, make_job(m)) for m in order)
+            for outcome in self.executor.run(round_, jobs, stop_on_failure=not self.run.keep_going):
+                path = self.by_name[outcome.key].path
+                self.progress.advance(path)
+                if outcome.error:  # errors that already name the module say it once
+                    self.result.failures.append(Failure(path, outcome.error.removeprefix(f"{path}: ")))
+                else:
+                    done[outcome.key] = outcome.value
+        self.progress.finish()
+        self.result.phases[round_.name] = time.perf_counter() - start
+        if self.result.failures and not self.run.keep_going:
+            raise BuildFailed(self.result.failures, self.result)
+        return done
+
+    def thin_link(self) -> tuple[list[ModuleInput], dict[str, workers.Imports], dict[str, bytes]]:
+        """The modules that take part, what each imports, and the exporters' bytes by digest: the decisions
+        from the cache when no input changed, else from the summaries (cached, made in workers) alone."""
+        modules = self.plan.modules
+        if self.opts.thin_link is None:
+            return modules, {}, {}
+        from . import thinlink
+        decisions = self.cache.link(modules)
+        if decisions is None:
+            done = self._round(Round("summary", workers.summarize), modules, lambda m: (m.path, m.data),
+                               self.cache.summary)
+            modules = [m for m in modules if m.output in done]
+            summaries = {}
+            for m in modules:
+                summary = done[m.output]
+                if isinstance(summary, tuple):  # made now (with its seconds), not read from the cache
+                    summary, seconds = summary
+                    self.result.summary_seconds += seconds
+                    self.cache.save_summary(m, summary)
+                summaries[m.output] = summary
+        start = time.perf_counter()
+        digests = {m.output: m.digest for m in modules}
+        if decisions is None:
+            decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, self.opts.thin_link)
+            if len(modules) == len(self.plan.modules):
+                self.cache.save_link(modules, decisions)
+        promotions = {o: d.promote for o, d in decisions.items()}
+        self.cache.set_link(modules, {o: d.key_fields(digests, promotions) for o, d in decisions.items()})
+        imports = {o: workers.Imports(d.promote, d.internalize,
+                                      [(self.by_name[e].path, digests[e], promotions[e],
+                                        [promotions[e].get(f, f) for f in fns]) for e, fns in d.imports.items()])
+                   for o, d in decisions.items()}
+        exporters = {digests[e]: self.by_name[e].data for d in decisions.values() for e in d.imports}
+        self.result.thin_link = thinlink.statistics(decisions)
+        self.result.phases["thin link"] = time.perf_counter() - start
+        return modules, imports, exporters
+
+    def round_one(self, modules: list[ModuleInput], imports: dict[str, workers.Imports],
+                  exporters: dict[str, bytes]) -> None:
+        opts = self.opts
+        reader = self.reader.raw if self.reader is not None else None
+        self.result.round_one = self._round(
+            Round("round 1", workers.round_one, opts.llvm_options(1), cgdata=reader, blobs=exporters), modules,
+            lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides, opts.final_layout(1),
+                                          imports.get(m.output)),
+            self.cache.round_one)
+        for m in modules:
+            r1 = self.result.round_one.get(m.output)
+            if r1 is not None and not r1.cached:
+                self.cache.save_round_one(m, r1)
+
+    def merge(self, modules: list[ModuleInput]) -> None:
+        """Every module's payloads into one indexed .cgdata (independent of module order), or the same bytes
+        from the cache when every module's round one is the one that was merged before."""
+        start = time.perf_counter()
+        result = self.result
+        cached = self.cache.merged(modules)
+        if cached is not None:
+            result.merged = cached
+            result.merged_facts = self.cache.facts(modules)
+        else:
+            merger = cgdata.Merger()
+            for m in modules:
+                for kind, data in result.round_one[m.output].payloads:
+                    merger.add_payload(kind, data, m.path)
+            result.merged_data = merger.result()
+            result.merged = cgdata.dump(result.merged_data)
+            self.cache.save_merged(modules, result.merged)
+        if result.merged_facts is None:
+            result.merged_facts = globaldata.facts(result.codegen_data())
+            self.cache.save_facts(modules, result.merged_facts)
+        result.phases["merge"] = time.perf_counter() - start
+
+    def round_two(self, modules: list[ModuleInput]) -> None:
+        opts, result = self.opts, self.result
+        digest = hashlib.sha256(result.merged).hexdigest()
+        r1 = {m.output: result.round_one[m.output] for m in modules}
+        result.round_two = self._round(
+            Round("round 2", workers.round_two, opts.llvm_options(2), cgdata=result.merged), modules,
+            lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
+                                          opts.final_layout(2)),
+            lambda m: self.cache.round_two(m, r1[m.output], digest))
+        for m in modules:
+            r2 = result.round_two.get(m.output)
+            if r2 is not None and not r2.cached:
+                self.cache.save_round_two(m, r2, digest)
+
+    def write_outputs(self, outdir: str) -> None:
+        """The objects and what goes with them: temporaries, then (when every module succeeded) the merged
+        data for readers, the manifest, and what the build found again of the data it used."""
+        start = time.perf_counter()
+        result, run = self.result, self.run
+        outputs = result.outputs()
+        _write_files(outdir, outputs)
+        if run.save_temps:
+            _write_files(run.save_temps, self._temps())
+        result.phases["write"] = time.perf_counter() - start
+        if result.failures:
+            raise BuildFailed(result.failures, result)
+        used = globaldata.facts(self.reader.data) if self.reader is not None else \
+            result.merged_facts if self.opts.two_rounds else None
+        if used is not None:
+            final = [r for m in self.plan.modules if (r := result.final(m)) is not None]
+            result.cgdata_used = globaldata.usage(used, {h for r in final for h in r.content_hashes},
+                                                  sum(r.merged for r in final))
+        if run.cgdata_out:
+            globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format,
+                                         self.plan.triple)
+        if run.manifest:
+            from . import determinism
+            cgdata.files.write_atomic(run.manifest, determinism.dump_manifest(determinism.manifest(
+                outputs, result.merged if self.opts.generates_cgdata else None)))
+
+    def _temps(self) -> dict[str, bytes]:
+        """Round one's optimized IR and scratch object per module, and the merged data: for debugging and tests."""
+        files = {"merged.cgdata": self.result.merged} if self.result.merged else {}
+        for m in self.plan.modules:
+            r1 = self.result.round_one.get(m.output)
+            if r1 is not None:
+                stem = m.output[:-2]
+                files[stem + ".opt.bc"] = r1.ir
+                files[stem + ".scratch.o"] = r1.obj
+        return files
+
+
+def _check_outdir(outdir: str) -> None:
+    try:
+        os.makedirs(outdir, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".twopass-probe-", dir=outdir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise TwopassError(outdir, f"cannot write to the output directory: {e.strerror or e}") from None
+
+
+def _write_files(outdir: str, files: dict[str, bytes]) -> None:
+    """Each file appears whole or not at all; leftovers of killed earlier builds are swept once per directory."""
+    swept = set()
+    for name, data in files.items():
+        path = os.path.join(outdir, name)
+        directory = os.path.dirname(path)
+        if directory not in swept:
+            try:
+                os.makedirs(directory, exist_ok=True)
+            except OSError as e:
+                raise TwopassError(directory, f"cannot create directory: {e.strerror or e}") from None
+            cgdata.files.sweep_temps(directory)
+            swept.add(directory)
+        cgdata.files.write_atomic(path, data)
