@@ -169,7 +169,8 @@ ONE_FUNCTION = {"lmathlib.c": [("static int math_abs (lua_State *L) {",
                                 "  return 1;\n}\n\nstatic int math_abs (lua_State *L) {")]}
 STALE = {  # renamed functions, added code, and loadlib.c's dynamic-library functions deleted
     "lstrlib.c": [("str_find_aux", "str_find_or_match"), ("push_captures", "push_all_captures")],
-    "lmathlib.c": ONE_FUNCTION["lmathlib.c"] + [('{"abs",   math_abs},', '{"abs",   math_abs},\n  {"abs2", luai_twopass_abs2},')],
+    "lmathlib.c": ONE_FUNCTION["lmathlib.c"] + [('{"abs",   math_abs},',
+                                                 '{"abs",   math_abs},\n  {"abs2", luai_twopass_abs2},')],
     "loadlib.c": [("#if defined(LUA_USE_DLOPEN)\t/* { */", "#if 0\t/* dynamic libraries deleted { */")],
 }
 

@@ -282,8 +282,8 @@ class Cache:
         percent = min(policy.max_size_percent, 100)
         if percent or policy.max_size_bytes:
             try:
-                st = os.statvfs(self.base)
-                available = total + st.f_bfree * st.f_frsize  # sys::fs::disk_space's "free", as LLVM adds it
+                fs = os.statvfs(self.base)
+                available = total + fs.f_bfree * fs.f_frsize  # sys::fs::disk_space's "free", as LLVM adds it
             except OSError as e:
                 log.warning("cannot measure free space for cache %s: %s", self.base, e.strerror or e)
                 available = policy.max_size_bytes or total

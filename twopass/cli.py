@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except TwopassError as e:
-        for line in getattr(e, "lines", lambda: [str(e)])():
+        for line in e.lines():
             print(f"error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -9,6 +9,10 @@ class TwopassError(Exception):
         self.where = where
         self.message = message
 
+    def lines(self) -> list[str]:
+        """What the user is told, one `error:` line each."""
+        return [str(self)]
+
 
 class InputError(TwopassError):
     """A bad input file: unreadable, malformed, or of the wrong kind."""

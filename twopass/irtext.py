@@ -17,6 +17,14 @@ _REF = re.compile(r"@(" + _NAME + ")")
 _CALL = re.compile(r"\b(?:call|invoke|callbr)\b[^@%]*?@(" + _NAME + r")\(")
 _GLOBAL = re.compile(r"^@(" + _NAME + r") = ")
 _DEFINE = re.compile(r"^(define|declare) (.*?)@(" + _NAME + r")\(")
+
+
+def _define(line: str) -> re.Match[str]:
+    """A function's header line, split; ValueError for anything else (importing reports it per module)."""
+    m = _DEFINE.match(line)
+    if m is None:
+        raise ValueError(f"not a function header: {line[:120]}")
+    return m
 _ATTRS = re.compile(r"^attributes #(\d+) = \{(.*)\}$")
 _GROUP = re.compile(r"#(\d+)")
 LINKAGES = ("private", "internal", "available_externally", "linkonce", "weak", "common", "appending",
@@ -47,7 +55,7 @@ class Entity:
     def words(self) -> list[str]:
         """The keywords before the type: linkage, preemption, visibility, ... (functions and variables)."""
         if self.kind in ("function", "declaration"):
-            return _DEFINE.match(self.head)[2].split()
+            return _define(self.head)[2].split()
         words = []
         for w in self.head.split(" = ", 1)[1].split():
             if w in ("global", "constant", "alias", "ifunc"):
@@ -95,7 +103,7 @@ def parse(text: str) -> ParsedIR:
         elif line.startswith("%") and " = type " in line:
             ir.types.append(line)
         elif line.startswith(("define ", "declare ")):
-            m = _DEFINE.match(line)
+            m = _define(line)
             name = unquote(m[3])
             ent = Entity(name, "function" if m[1] == "define" else "declaration", line, comment=comment)
             if m[1] == "define":
@@ -104,15 +112,15 @@ def parse(text: str) -> ParsedIR:
                     i += 1
                 i += 1
             ir.entities[name] = ent
-        elif (m := _GLOBAL.match(line)) is not None:
-            name = unquote(m[1])
+        elif (g := _GLOBAL.match(line)) is not None:
+            name = unquote(g[1])
             kind = "alias" if re.search(r"\b(alias|ifunc)\b", line.split(" = ", 1)[1].split(",")[0]) \
                 else "variable"
             ir.entities[name] = Entity(name, kind, line)
             if name in ("llvm.used", "llvm.compiler.used"):
                 ir.used.update(unquote(n) for n in _REF.findall(line.split(" = ", 1)[1]))
-        elif (m := _ATTRS.match(line)) is not None:
-            ir.attributes[m[1]] = m[2]
+        elif (a := _ATTRS.match(line)) is not None:
+            ir.attributes[a[1]] = a[2]
         elif re.match(r"!\d+ = ", line) or line.startswith("!llvm.module.flags = "):
             ir.metadata.append(line)
         comment = [line] if line.startswith("; Function Attrs") else []
@@ -210,16 +218,16 @@ def declaration(ent: Entity) -> str:
     if ent.kind == "declaration":
         return ent.head
     if ent.kind == "function":
-        m = _DEFINE.match(ent.head)
+        m = _define(ent.head)
         close = _balanced_end(ent.head, m.end() - 1)
         keep = re.findall(r"\b(?:local_unnamed_addr|unnamed_addr|addrspace\(\d+\)|align \d+)\b|#\d+",
                           ent.head[close:])
         return " ".join(["declare", *_without_linkage(m[2].split()), ent.head[m.start(3) - 1:close], *keep])
     name, rest = ent.head.split(" = ", 1)
-    m = re.match(r"((?:[\w()]+ )*?)(global|constant) ", rest)
-    if m is None:
+    v = re.match(r"((?:[\w()]+ )*?)(global|constant) ", rest)
+    if v is None:
         raise ValueError(f"cannot declare {ent.name}: {ent.head[:80]}")
-    pos = m.end()
+    pos = v.end()
     if rest[pos] in "[{<":
         end = _balanced_end(rest, pos + (1 if rest.startswith("<{", pos) else 0))
         if rest.startswith("<{", pos):
@@ -227,9 +235,9 @@ def declaration(ent: Entity) -> str:
     else:
         end = rest.find(" ", pos)
         end = len(rest) if end < 0 else end
-    words = [w for w in _without_linkage(m[1].split()) if w != "externally_initialized"]
+    words = [w for w in _without_linkage(v[1].split()) if w != "externally_initialized"]
     align = re.search(r", align (\d+)", rest[end:])
-    return " ".join([f"{name} = external", *words, m[2], rest[pos:end].rstrip(",")]) + \
+    return " ".join([f"{name} = external", *words, v[2], rest[pos:end].rstrip(",")]) + \
         (f", align {align[1]}" if align else "")
 
 
@@ -241,7 +249,7 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
     bodies, named = [], set()
     for name in wanted:
         ent = ir.entities[name]
-        m = _DEFINE.match(ent.head)
+        m = _define(ent.head)
         head = " ".join(["define", "available_externally", *_without_linkage(m[2].split())]) + " " + \
             ent.head[m.start(3) - 1:]
         head = re.sub(r" comdat(\(\$" + _NAME + r"\))?", "", head)
@@ -252,12 +260,12 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
         if "@" in line:
             named.update(_refs(line))
     for name in sorted(named - set(wanted)):
-        ent = ir.entities.get(name)
-        if ent is None:
+        used = ir.entities.get(name)
+        if used is None:
             raise ValueError(f"@{name} is used but not defined or declared")
-        if ent.kind == "alias":
+        if used.kind == "alias":
             raise ValueError(f"cannot import a reference to alias @{name}")
-        out.append(declaration(ent))
+        out.append(declaration(used))
     out += bodies
     out += [f"attributes #{n} = {{{a}}}" for n, a in ir.attributes.items()]
     out += metadata

@@ -268,7 +268,9 @@ def use_init_array(mod, name: str) -> int:
     available_externally (llvmlite cannot delete a global; codegen never emits one).
     """
     lib = _lib()
-    entries, comdats, callees = [], set(), set()
+    entries: list[str] = []
+    comdats: set[str] = set()
+    callees: set[str] = set()
     for list_name, section in _STRUCTOR_LISTS:
         try:
             gv = mod.get_global_variable(list_name)

@@ -72,7 +72,7 @@ class _Worker:
             child, pool.func, pool.initializer, pool.initargs, pool.log_queue, pool.log_level, self.stderr_path))
         self.proc.start()
         child.close()
-        self.job = None
+        self.job: tuple[Any, Any] | None = None
 
     def death_message(self) -> str:
         """LLVM's own fatal message when there is one, else how the process ended."""
@@ -116,7 +116,7 @@ class Pool:
         """`preload`: modules the fork server imports once, so every worker forked from it has them."""
         if start_method == "forkserver" and preload:
             multiprocessing.set_forkserver_preload(list(preload))
-        self.ctx = multiprocessing.get_context(start_method)
+        self.ctx: Any = multiprocessing.get_context(start_method)  # its Process and Pipe are the context's
         self.func, self.initializer, self.initargs = func, initializer, initargs
         self.log_queue, self.log_level = log_queue, logging.getLogger().getEffectiveLevel()
         self.processes = max(1, processes)
@@ -163,6 +163,7 @@ class Pool:
                 yield outcome
 
     def _collect(self, w: _Worker) -> Outcome:
+        assert w.job is not None
         key = w.job[0]
         try:
             if w.conn.poll():

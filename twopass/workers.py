@@ -207,10 +207,9 @@ def _exporter_ir(exporter: str, digest: str, promote: dict[str, str]):
     return ir
 
 
-def _import(mod, job: RoundOneJob) -> None:
+def _import(mod, job: RoundOneJob, imp: Imports) -> None:
     """Promote, import (available_externally; what is not inlined disappears in the optimizer), internalize."""
     from . import irtext
-    imp = job.imports
     llvm.promote(mod, imp.promote)
     for exporter, digest, promote, functions in imp.sources:
         try:
@@ -225,7 +224,7 @@ def round_one(job: RoundOneJob) -> Result:
     clock = _Clock()
     mod = llvm.parse_module(job.data, job.name)
     if job.imports is not None:
-        _import(mod, job)
+        _import(mod, job, job.imports)
     if job.overrides.cpu is not None or job.overrides.features is not None:
         mod = llvm.retarget(mod, job.name, job.overrides.cpu, job.overrides.features)
     target = job.overrides.apply(llvm.target_info(mod))

@@ -8,7 +8,7 @@ and YAML are in `records` and `text`.
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import xxhash
 
@@ -59,7 +59,8 @@ class OutlinedHashTree:
 
     def terminal_sequence_hashes(self) -> set[int]:
         """stable_hash_combine of every sequence that ends at a terminal node."""
-        found, work = set(), [(self.root, ())]
+        found: set[int] = set()
+        work: list[tuple[HashNode, tuple[int, ...]]] = [(self.root, ())]
         while work:
             node, path = work.pop()
             if node.terminals is not None and path:
@@ -70,9 +71,10 @@ class OutlinedHashTree:
     def find(self, sequence: Sequence[int]) -> int:
         node = self.root
         for h in sequence:
-            node = node.successors.get(h)
-            if node is None:
+            child = node.successors.get(h)
+            if child is None:
                 return 0
+            node = child
         return node.terminals or 0
 
     def nodes(self) -> Iterable[HashNode]:
@@ -119,7 +121,7 @@ class OutlinedHashTree:
         ]
 
     @classmethod
-    def from_stable_nodes(cls, nodes: dict[int, tuple[int, int, Sequence[int]]]) -> OutlinedHashTree:
+    def from_stable_nodes(cls, nodes: Mapping[int, tuple[int, int, Sequence[int]]]) -> OutlinedHashTree:
         """Rebuild a trie from id -> (hash, terminals, successor ids); ValueError if it is not a tree.
 
         Like LLVM, nodes are visited in ascending id order from root id 0, so every child id must be larger

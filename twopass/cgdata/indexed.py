@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+from .hashtree import OutlinedHashTree
 from .model import INDEX_VERSION, KIND_MAP, KIND_TREE, CodeGenData
 from .records import ByteReader, RecordError, read_map, read_tree, write_map, write_tree
 
@@ -46,7 +47,7 @@ def read_indexed(data: bytes) -> CodeGenData:
     cg = CodeGenData(version=version)
     for kind, offset, read, what in ((KIND_TREE, tree_off, read_tree, "outlined hash tree"),
                                      (KIND_MAP, map_off, read_map, "stable function map")):
-        if not kinds & kind:
+        if not kinds & kind or offset is None:
             continue
         if offset >= len(data):
             raise IndexedError(f"end of File: the {what} offset {offset} is past the end of the file")
@@ -54,7 +55,7 @@ def read_indexed(data: bytes) -> CodeGenData:
             part = read(ByteReader(data, offset))
         except RecordError as e:
             raise IndexedError(f"malformed codegen data: {what}: {e}") from None
-        if kind == KIND_TREE:
+        if isinstance(part, OutlinedHashTree):
             cg.tree = part
         else:
             cg.funcmap = part
