@@ -1,10 +1,12 @@
-"""A small ELF64 little-endian reader for tests: sections, symbols, relocations and COMDAT groups,
-so tests can check object layout without parsing tool output."""
+"""ELF64 little-endian objects for tests: sections (from twopass.objfile), symbols, relocations and COMDAT
+groups, so tests can check object layout without parsing tool output."""
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+
+from twopass import objfile
 
 SHT_SYMTAB, SHT_RELA, SHT_GROUP = 2, 4, 17
 SHF_GROUP = 0x200
@@ -53,26 +55,20 @@ class Elf:
 
 def read(data: bytes) -> Elf:
     assert data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1, "ELF64 little-endian only"
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
-    raw = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
-    strtab = raw[shstrndx]
+    raw = objfile.elf_sections(data, "object")
 
-    def name_at(table_off: int, off: int) -> str:
-        end = data.index(b"\0", table_off + off)
-        return data[table_off + off:end].decode()
+    def name_at(table: bytes, off: int) -> str:
+        return table[off:table.index(b"\0", off)].decode()
 
-    sections = []
-    for i, (nm, typ, flags, _addr, off, size, link, info, align, _ent) in enumerate(raw):
-        body = b"" if typ == 8 else data[off:off + size]  # NOBITS
-        sections.append(Section(i, name_at(strtab[4], nm), typ, flags, body, link, info, align))
+    sections = [Section(i, s.name, s.type, s.flags, bytes(s.data), s.link, s.info, s.align)
+                for i, s in enumerate(raw)]
     symbols: list[Symbol] = []
     symtab = next((s for s in sections if s.type == SHT_SYMTAB), None)
     if symtab is not None:
-        str_off = raw[symtab.link][4]
+        strtab = sections[symtab.link].data
         for j in range(len(symtab.data) // 24):
             nm, info, other, shndx, value, size = struct.unpack_from("<IBBHQQ", symtab.data, j * 24)
-            symbols.append(Symbol(name_at(str_off, nm), value, size, info & 0xF, info >> 4, other & 3, shndx))
+            symbols.append(Symbol(name_at(strtab, nm), value, size, info & 0xF, info >> 4, other & 3, shndx))
     elf = Elf(sections, symbols)
     for s in sections:
         if s.type == SHT_RELA:

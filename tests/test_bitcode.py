@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twopass import bitcode
+from twopass import bitcode, objfile
 from twopass.errors import InputError
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -110,7 +110,7 @@ def zig_bitcode(tmp_path_factory):
 @pytest.mark.parametrize("target", ZIG_TARGETS)
 def test_zig_bitcode_matches_llvm_dis(zig_bitcode, target):
     data = zig_bitcode(target)
-    assert bitcode.is_bitcode(data) and bitcode.module_kind(data) == "bitcode"
+    assert objfile.is_bitcode(data) and bitcode.module_kind(data) == "bitcode"
     triple = bitcode.read_triple(data, target)
     assert triple.startswith(ZIG_TARGETS[target])
     text = dis(data).stdout.decode()
@@ -156,7 +156,7 @@ def test_several_modules_in_one_file_gives_the_first(tmp_path):
 def test_darwin_wrapper_around_real_bitcode(lead, trail):
     raw = (DATA / "x86_64" / "checksum.o").read_bytes()
     data = wrap(raw, lead, trail)
-    assert bitcode.is_bitcode(data[:4]) and bitcode.module_kind(data) == "bitcode"
+    assert objfile.is_bitcode(data[:4]) and bitcode.module_kind(data) == "bitcode"
     triple = "x86_64-unknown-linux5.10.0-gnu2.31.0"
     assert bitcode.read_triple(data, "w.o") == bitcode.read_triple(raw, "w.o") == triple
     assert bitcode.read_source_filename(data, "w.o") == "src/checksum.c"
@@ -206,7 +206,7 @@ def test_text_triple():
 ])
 def test_module_kind(data, kind):
     assert bitcode.module_kind(data) == kind
-    assert bitcode.is_bitcode(data) == (kind == "bitcode")
+    assert objfile.is_bitcode(data) == (kind == "bitcode")
 
 
 def test_module_kind_of_checked_in_ir():

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tools import corpus  # noqa: E402
+from tools import corpus, lua  # noqa: E402
 
 needs_zig = pytest.mark.skipif(importlib.util.find_spec("ziglang") is None,
                                reason="the ziglang package (zig's clang and lld) is not installed")
@@ -109,12 +109,15 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 
 
 def test_test_command_shims_setlocale_for_musl_only(monkeypatch):
-    monkeypatch.setattr(corpus, "runner_for", lambda target: ["qemu"] if corpus._target(target).name == "aarch64" else [])
+    def runner_for(target):
+        return ["qemu"] if corpus.target_of(target).name == "aarch64" else []
+
+    monkeypatch.setattr(lua, "runner_for", runner_for)
     x86 = corpus.lua_test_command("lua", "x86_64")
     arm = corpus.lua_test_command("lua", "aarch64")
     assert x86 == [os.path.abspath("lua"), "-e", "_U=true", "all.lua"]
     assert arm == ["qemu", os.path.abspath("lua"), "-e", "_U=true", "-e", corpus.MUSL_LOCALE_SHIM, "all.lua"]
-    monkeypatch.setattr(corpus, "runner_for", lambda target: None)
+    monkeypatch.setattr(lua, "runner_for", lambda target: None)
     with pytest.raises(corpus.CorpusError, match="qemu"):
         corpus.lua_test_command("lua", "aarch64")
     with pytest.raises(ValueError, match="unknown target"):
@@ -286,7 +289,7 @@ def test_musl_needs_the_setlocale_shim(cache, tmp_path, monkeypatch):
     """Why MUSL_LOCALE_SHIM exists: without it literals.lua fails on musl (setlocale accepts "pt_BR")."""
     needs_runner("aarch64")
     exe = corpus.link(corpus.build_bitcode("aarch64", cache), tmp_path / "lua", "aarch64", cache_dir=cache)
-    monkeypatch.setattr(corpus, "MUSL_LOCALE_SHIM", "")
+    monkeypatch.setattr(lua, "MUSL_LOCALE_SHIM", "")
     passed, tail = corpus.run_lua_tests(exe, "aarch64", cache)
     assert not passed and "literals.lua" in tail, tail
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 
+from . import objfile
 from .errors import InputError
+from .objfile import BITCODE_MAGIC as RAW_MAGIC, BITCODE_WRAPPER_MAGIC as WRAPPER_MAGIC
 
-RAW_MAGIC = b"BC\xc0\xde"
-WRAPPER_MAGIC = b"\xde\xc0\x17\x0b"  # 0x0B17C0DE little-endian: the Darwin wrapper header
 _WRAPPER_HEADER = 20  # magic, version, offset, size, cputype: five u32 LE
 
 _MODULE_BLOCK, _TRIPLE, _SOURCE_FILENAME = 8, 2, 16  # the block id; MODULE_CODE_* record codes
@@ -66,11 +66,6 @@ class _Cursor:
         self.skip(-self.pos % 32)
 
 
-def is_bitcode(data: bytes) -> bool:
-    """Raw bitcode or the Darwin wrapper, by magic alone (4 bytes suffice: the planner sniffs `.o` files)."""
-    return data[:4] in (RAW_MAGIC, WRAPPER_MAGIC)
-
-
 def read_triple(data: bytes, where: str) -> str:
     """The first module's `target triple`, '' if it has none; stops reading at the triple record."""
     triple = _module_strings(data, where, _TRIPLE)
@@ -84,21 +79,10 @@ def read_source_filename(data: bytes, where: str) -> str:
     return _module_strings(data, where, _SOURCE_FILENAME).decode("utf-8", "replace")
 
 
-_IR_START = re.compile(r"(source_filename|target|module|define|declare|attributes|uselistorder|deplibs)\b|[@%!$^]")
-
-
 def module_kind(data: bytes) -> str | None:
-    """"bitcode", "ir-text" when the first token (after comments) can start LLVM assembly, else None."""
-    if is_bitcode(data):
-        return "bitcode"
-    sample = data[:4096]
-    if not sample.strip() or b"\0" in sample:
-        return None
-    for line in sample.decode("utf-8", "replace").splitlines():
-        line = line.split(";", 1)[0].strip()
-        if line:
-            return "ir-text" if _IR_START.match(line) else None
-    return "ir-text"  # only comments: LLVM reads that as an empty module
+    """"bitcode", "ir-text" (see `objfile.kind`), else None."""
+    found = objfile.kind(data)
+    return found if found in (objfile.BITCODE, objfile.IR_TEXT) else None
 
 
 _TEXT_TRIPLE = re.compile(r'^[ \t]*target[ \t]+triple[ \t]*=[ \t]*"([^"]*)"', re.MULTILINE)

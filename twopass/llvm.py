@@ -13,6 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from . import objfile
 from .errors import InputError, TwopassError
 
 _binding = None  # llvmlite.binding, loaded on first use: a fully cached build never needs LLVM
@@ -86,7 +87,7 @@ def check_options(options: tuple[str, ...]) -> None:
 def parse_module(data: bytes, name: str):
     """Bitcode (raw or wrapped) or textual IR; a parse failure is an InputError with LLVM's first message."""
     try:
-        if data[:4] in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):
+        if objfile.is_bitcode(data):
             mod = _lib().parse_bitcode(data)
         else:
             mod = _lib().parse_assembly(data.decode("utf-8", "replace"))

@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from . import __version__, bitcode
+from . import __version__, bitcode, objfile
 from .errors import InputError, TwopassError
 from .executor import CGDATA
 from .layout import Layout, check_target
@@ -226,7 +226,7 @@ def _walk(root: str) -> list[str]:
 def _is_bitcode_file(path: str) -> bool:
     try:
         with open(path, "rb") as f:
-            return bitcode.is_bitcode(f.read(4))
+            return objfile.is_bitcode(f.read(4))
     except OSError:
         return False
 

@@ -1,0 +1,105 @@
+"""What every corpus module shares: the targets, the cache directory and running one step of the work.
+
+The cache (default ``$TWOPASS_CORPUS_CACHE``, else ``$XDG_CACHE_HOME/twopass-corpus``, else
+``~/.cache/twopass-corpus``) is never in the repository; tools/corpus.py describes its layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+# Bump when anything here changes what build_bitcode or the link template would produce.
+CORPUS_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    triple: str
+    opt: str  # used to compile and to link (zig's link line depends on it: --gc-sections, -s, ...)
+    machine: str  # platform.machine() of a host that runs it natively
+    qemu: tuple[str, ...]  # user-mode emulators that run it elsewhere, first found wins
+    musl: bool
+
+
+TARGETS: dict[str, Target] = {
+    "x86_64": Target("x86_64", "x86_64-linux-gnu", "-O2", "x86_64", ("qemu-x86_64-static", "qemu-x86_64"),
+                     musl=False),
+    "aarch64": Target("aarch64", "aarch64-linux-musl", "-Oz", "aarch64", ("qemu-aarch64-static", "qemu-aarch64"),
+                      musl=True),
+}
+
+
+class CorpusError(RuntimeError):
+    """A step of the corpus tooling failed; the message says which and why."""
+
+
+def target_of(target: str | Target) -> Target:
+    """A Target, or the one named (ValueError names the known ones)."""
+    if isinstance(target, Target):
+        return target
+    try:
+        return TARGETS[target]
+    except KeyError:
+        raise ValueError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})") from None
+
+
+def default_cache_dir() -> Path:
+    """``$TWOPASS_CORPUS_CACHE``, else ``$XDG_CACHE_HOME/twopass-corpus``, else ``~/.cache/twopass-corpus``."""
+    explicit = os.environ.get("TWOPASS_CORPUS_CACHE")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "twopass-corpus"
+
+
+def cache_root(cache_dir: str | os.PathLike | None) -> Path:
+    """The cache directory (``cache_dir``, else :func:`default_cache_dir`), absolute and made."""
+    path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = path.expanduser().absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dir_spellings(path: Path) -> list[str]:
+    """The absolute spellings of ``path`` a tool might see (as given, symlinks resolved), longest first."""
+    return sorted({os.path.abspath(path), os.path.realpath(path)}, key=len, reverse=True)
+
+
+def run_step(cmd: Sequence[str], *, what: str, **kw) -> subprocess.CompletedProcess:
+    """Run ``cmd``; a failure is a CorpusError saying ``what`` failed, with the command and its output's tail."""
+    proc = subprocess.run(list(map(str, cmd)), capture_output=True, text=True, **kw)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip()[-4000:]
+        raise CorpusError(f"{what} failed (exit {proc.returncode}): {' '.join(map(str, cmd))}\n{tail}")
+    return proc
+
+
+def publish_dir(tmp: Path, final: Path) -> None:
+    """Atomically move a finished directory into place; if another process won the race, keep theirs."""
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        if not final.is_dir():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def mkdirs(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
