@@ -58,34 +58,40 @@ def _run_cgdata(args) -> int:
 def _build_parser(sub) -> None:
     p = sub.add_parser("build", help="codegen LLVM modules in two rounds with global outlining and merging")
     p.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR")
-    _build_options(p)
-    p.add_argument("--cgdata-out", metavar="FILE", help="also write the merged global codegen data (writer build)")
-    p.add_argument("--cgdata-format", choices=("binary", "text"), default="binary",
-                   help="format of --cgdata-out (default: indexed binary)")
-    p.add_argument("--manifest", metavar="FILE", help="write a sorted manifest: sha256 of every output and of "
-                                                      "the merged data (compare with verify-determinism --against)")
-    p.add_argument("--report", metavar="FILE.json", help="write per-module timings, sizes and counts")
+    codegen_arguments(p)
+    output_arguments(p)
     p.add_argument("--save-temps", metavar="DIR",
                    help="also keep round one's optimized IR and scratch objects, and the merged data, in DIR")
-    _cache_options(p)
-    p.add_argument("--no-cache", dest="cache", action="store_false", help="neither read nor write the cache")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true")
 
 
 def _verify_parser(sub) -> None:
     p = sub.add_parser("verify-determinism", help="build several ways and compare every output byte for byte")
-    _build_options(p)
+    codegen_arguments(p)
     p.add_argument("--against", metavar="MANIFEST", help="also compare with a manifest stored earlier")
     m = sub.add_parser("manifest", help="compare two build manifests").add_subparsers(
         dest="action", required=True, metavar="ACTION").add_parser("diff", help="list what differs")
     m.add_argument("manifests", nargs=2, metavar="MANIFEST")
 
 
-def _build_options(p) -> None:
-    """What changes the bytes of a build: shared by `build` and `verify-determinism`."""
-    p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="bitcode (.bc, bitcode .o), textual IR (.ll), directories, @response files")
+def output_arguments(p) -> None:
+    """What a build writes besides objects, and its cache: shared by `build` and `ld`."""
+    p.add_argument("--cgdata-out", metavar="FILE", help="also write the merged global codegen data (writer build)")
+    p.add_argument("--cgdata-format", choices=("binary", "text"), default="binary",
+                   help="format of --cgdata-out (default: indexed binary)")
+    p.add_argument("--manifest", metavar="FILE", help="write a sorted manifest: sha256 of every output and of "
+                                                      "the merged data (compare with verify-determinism --against)")
+    p.add_argument("--report", metavar="FILE.json", help="write per-module timings, sizes and counts")
+    _cache_options(p)
+    p.add_argument("--no-cache", dest="cache", action="store_false", help="neither read nor write the cache")
+
+
+def codegen_arguments(p, inputs: bool = True) -> None:
+    """What changes the bytes of a build: shared by `build`, `verify-determinism` and `ld`."""
+    if inputs:
+        p.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="bitcode (.bc, bitcode .o), textual IR (.ll), directories, @response files")
     p.add_argument("-O", dest="opt_level", type=int, choices=range(4), default=2, metavar="LEVEL",
                    help="IR optimization and codegen level, 0-3 (default 2); -O0 only runs codegen")
     p.add_argument("--outliner", choices=("never", "local", "global"), default="global",
@@ -285,7 +291,7 @@ _COMMANDS = {"build": _run_build, "verify-determinism": _run_verify, "manifest":
              "cgdata": _run_cgdata, "cache": _run_cache}
 
 
-def _glue_mllvm(argv: list[str]) -> list[str]:
+def glue_mllvm(argv: list[str]) -> list[str]:
     """`-mllvm -some-option` as clang and lld take it (argparse would read `-some-option` as an option)."""
     out, i = [], 0
     while i < len(argv):
@@ -300,7 +306,10 @@ def _glue_mllvm(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
-    args = make_parser().parse_args(_glue_mllvm(raw))
+    if raw[:1] == ["ld"]:
+        from . import ld
+        return ld.main(raw[1:])
+    args = make_parser().parse_args(glue_mllvm(raw))
     try:
         return _COMMANDS[args.command](args)
     except TwopassError as e:

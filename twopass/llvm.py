@@ -196,6 +196,18 @@ def internalize(mod, names: list[str]) -> None:
             gv.visibility = "default"  # LLVM requires it of local linkage
 
 
+def weaken(mod, names: tuple[str, ...]) -> None:
+    """linkonce(_odr) -> weak(_odr): the optimizer may drop an unused linkonce copy, which another module or a
+    native object needs."""
+    lib, wanted = _lib(), set(names)
+    for gv in (*mod.functions, *mod.global_variables):
+        if gv.name in wanted:
+            if gv.linkage == lib.Linkage.linkonce_odr:
+                gv.linkage = "weak_odr"
+            elif gv.linkage == lib.Linkage.linkonce_any:
+                gv.linkage = "weak_any"
+
+
 def link_text(mod, text: str, name: str) -> None:
     """Link a module given as IR text into `mod` (an import module: its definitions are available_externally)."""
     try:

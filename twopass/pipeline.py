@@ -219,19 +219,27 @@ class _Build:
         start = time.perf_counter()
         digests = {m.output: m.digest for m in modules}
         if decisions is None:
-            decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, self.opts.thin_link)
+            decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, self.opts.thin_link,
+                                           self._resolution(modules))
             if len(modules) == len(self.plan.modules):
                 self.cache.save_link(modules, decisions)
         promotions = {o: d.promote for o, d in decisions.items()}
         self.cache.set_link(modules, {o: d.key_fields(digests, promotions) for o, d in decisions.items()})
         imports = {o: workers.Imports(d.promote, d.internalize,
                                       [(self.by_name[e].path, digests[e], promotions[e],
-                                        [promotions[e].get(f, f) for f in fns]) for e, fns in d.imports.items()])
+                                        [promotions[e].get(f, f) for f in fns]) for e, fns in d.imports.items()],
+                                      tuple(d.weaken))
                    for o, d in decisions.items()}
         exporters = {digests[e]: self.by_name[e].data for d in decisions.values() for e in d.imports}
         self.result.thin_link = thinlink.statistics(decisions)
         self.result.phases["thin link"] = time.perf_counter() - start
         return modules, imports, exporters
+
+    def _resolution(self, modules: list[ModuleInput]) -> dict[str, dict[str, str]] | None:
+        """The linker's symbol resolution by output name; a module it does not mention has no symbols."""
+        assert self.opts.thin_link is not None
+        resolved = self.opts.thin_link.resolved()
+        return None if resolved is None else {m.output: resolved.get(m.path, {}) for m in modules}
 
     def round_one(self, modules: list[ModuleInput], imports: dict[str, workers.Imports],
                   exporters: dict[str, bytes]) -> None:

@@ -160,7 +160,8 @@ def summary_key(module: ModuleInput, versions: dict[str, str]) -> str:
 
 def link_key(modules: list[ModuleInput], options: LinkOptions, versions: dict[str, str]) -> str:
     return _digest({"stream": "link", "format": _KEY_FORMAT, "twopass": __version__, **versions,
-                    "options": [options.instr_limit, options.evolution, options.shared, sorted(options.exports)],
+                    "options": [options.instr_limit, options.evolution, options.shared, sorted(options.exports),
+                                *([options.resolution] if options.resolution is not None else [])],
                     "modules": sorted([m.output, m.digest] for m in modules)})
 
 

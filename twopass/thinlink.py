@@ -9,6 +9,14 @@ from the exporter's content hash, so exporter and importers agree without talkin
 definition that nothing outside its module can reach (the roots: `main` and the exported symbols; for a shared
 library, or inputs without a `main`, every default-visibility symbol too) becomes internal, which lets the
 optimizer drop or inline it.
+
+Under a linker (`twopass ld`) the real linker's symbol resolution replaces those guesses: per module and symbol,
+whether this copy prevails (p) and whether anything outside the bitcode sees it (x: native objects, shared
+libraries, -shared, --export-dynamic, -u, --entry...; r: --wrap/--defsym). Visible symbols stay external, a
+reference to a symbol means its prevailing copy (even from a module holding a non-prevailing one), and a
+prevailing linkonce copy that another module or the outside needs becomes weak, so the optimizer cannot drop
+it (LLVM's thinLTOResolvePrevailingGUID). Non-prevailing copies stay for the linker's COMDAT deduplication:
+llvmlite cannot take a global out of its comdat, and LLVM rejects an available_externally one inside it.
 """
 
 from __future__ import annotations
@@ -27,6 +35,11 @@ class LinkOptions:
     evolution: float = EVOLUTION
     shared: bool = False
     exports: tuple[str, ...] = ("main",)
+    resolution: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] | None = None  # (module, ((symbol, flags)))
+
+    def resolved(self) -> dict[str, dict[str, str]] | None:
+        """The linker's resolution by module name (ModuleSource.name), or None outside a linker."""
+        return None if self.resolution is None else {m: dict(syms) for m, syms in self.resolution}
 
 
 @dataclass
@@ -37,34 +50,48 @@ class Decisions:
     imports: dict[str, list[str]] = field(default_factory=dict)        # exporter module -> its functions
     internalize: list[str] = field(default_factory=list)
     exported: set[str] = field(default_factory=set)
+    weaken: list[str] = field(default_factory=list)                   # prevailing linkonce copies others need
 
     def key_fields(self, digests: dict[str, str], promotions: dict[str, dict[str, str]]) -> dict:
         """What the module's bytes depend on beyond its own input: LLVM's rule (the hashes of every module
         it imports from and its import, export and internalization decisions)."""
-        return {"promote": sorted(self.promote.items()), "internalize": self.internalize,
-                "imports": [[digests[e], fns, sorted(promotions[e].items())]
-                            for e, fns in sorted(self.imports.items())]}
+        fields = {"promote": sorted(self.promote.items()), "internalize": self.internalize,
+                  "imports": [[digests[e], fns, sorted(promotions[e].items())]
+                              for e, fns in sorted(self.imports.items())]}
+        if self.weaken:
+            fields["weaken"] = self.weaken
+        return fields
 
 
 def promoted_name(name: str, digest: str) -> str:
     return f"{name}.llvm.{int(digest[:8], 16)}"
 
 
-def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: LinkOptions) -> dict[str, Decisions]:
-    """`summaries` and `digests` by module; the same inputs give the same decisions whatever their order."""
+def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: LinkOptions,
+              resolution: dict[str, dict[str, str]] | None = None) -> dict[str, Decisions]:
+    """`summaries`, `digests` and the linker's `resolution` (if any) by module; the same inputs give the same
+    decisions whatever their order."""
     order = sorted(summaries)
     external: dict[str, list[str]] = {}  # name -> modules defining it with external linkage
+    prevailing: dict[str, str] = {}      # name -> the module whose copy the linker chose
     for mod in order:
         s = summaries[mod]
         for name, g in (*s["functions"].items(), *s["variables"].items()):
             if g["linkage"] not in ("private", "internal"):
                 external.setdefault(name, []).append(mod)
+                if resolution is not None and "p" in resolution[mod].get(name, ""):
+                    prevailing[name] = mod
     decisions = {mod: Decisions() for mod in order}
 
     def resolve(context: str, name: str) -> str | None:
         """The module whose definition `name` means inside `context`."""
         s = summaries[context]
         g = s["functions"].get(name) or s["variables"].get(name)
+        if resolution is not None:
+            if g is not None and (g["linkage"] in ("private", "internal") or name not in external
+                                  or "p" in resolution[context].get(name, "") or name not in prevailing):
+                return context
+            return prevailing.get(name)
         if g is not None:
             return context
         owners = external.get(name, [])
@@ -81,22 +108,33 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
                 if owner is not None and owner != mod:
                     referenced.add((owner, name))
     # Inputs without a main are not a program but a library: what it exports is whatever has default visibility.
-    shared = options.shared or not any("main" in summaries[mod]["functions"] for mod in order)
+    shared = resolution is None and (options.shared or not any("main" in summaries[mod]["functions"]
+                                                                for mod in order))
     for mod in order:
         d, s = decisions[mod], summaries[mod]
         for name in sorted(d.exported):
             g = s["functions"].get(name) or s["variables"].get(name)
             if g["linkage"] in ("private", "internal"):
                 d.promote[name] = promoted_name(name, digests[mod])
+        roots = set(options.exports) if resolution is None else _linker_roots(resolution[mod])
+        if resolution is not None:
+            d.weaken = [name for name, g in sorted((*s["functions"].items(), *s["variables"].items()))
+                        if g["linkage"].startswith("linkonce") and prevailing.get(name) == mod
+                        and (name in roots or name in d.exported or (mod, name) in referenced)]
         if not s["renamable"]:
             continue  # its module asm may name anything: leave every symbol as it is
-        roots = set(options.exports)
         for name, g in sorted((*s["functions"].items(), *s["variables"].items())):
             if (g["linkage"] != "external" or name in roots or name in d.exported or (mod, name) in referenced
                     or name in s["used"] or (shared and g["visibility"] == "default")):
                 continue
             d.internalize.append(name)
     return decisions
+
+
+def _linker_roots(flags: dict[str, str]) -> set[str]:
+    """What the outside of the bitcode sees (x) or the linker redefines (r); a copy that does not prevail is
+    kept as it is (the linker chooses), so it counts as a root too."""
+    return {name for name, f in flags.items() if "x" in f or "r" in f or "p" not in f}
 
 
 def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[str, Decisions],
@@ -108,7 +146,7 @@ def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[
     while work:
         context, name, limit = work.popleft()
         owner = resolve(context, name)
-        if owner is None or owner == mod:
+        if owner is None or owner == mod or _defines(summaries[mod], name):
             continue
         fn = summaries[owner]["functions"].get(name)
         if fn is None or fn["why_not"] or fn["insts"] > limit or best.get((owner, name), -1.0) >= limit:
@@ -128,17 +166,23 @@ def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[
     decisions[mod].imports = {owner: sorted(names) for owner, names in sorted(imports.items())}
 
 
+def _defines(summary: dict, name: str) -> bool:
+    return name in summary["functions"] or name in summary["variables"]
+
+
 def dump_decisions(decisions: dict[str, Decisions]) -> bytes:
     import msgpack
-    return msgpack.packb({mod: [d.promote, d.imports, d.internalize] for mod, d in sorted(decisions.items())})
+    return msgpack.packb({mod: [d.promote, d.imports, d.internalize, *([d.weaken] if d.weaken else [])]
+                          for mod, d in sorted(decisions.items())})
 
 
 def load_decisions(data: bytes) -> dict[str, Decisions]:
     """ValueError when `data` is not what dump_decisions wrote."""
     import msgpack
     try:
-        return {mod: Decisions(dict(p), {e: list(f) for e, f in i.items()}, list(n))
-                for mod, (p, i, n) in msgpack.unpackb(data).items()}
+        return {mod: Decisions(dict(p), {e: list(f) for e, f in i.items()}, list(n),
+                               weaken=list(w[0]) if w else [])
+                for mod, (p, i, n, *w) in msgpack.unpackb(data).items()}
     except (ValueError, TypeError, AttributeError, msgpack.UnpackException) as e:
         raise ValueError(f"not thin-link decisions: {e}") from None
 
@@ -152,4 +196,5 @@ def statistics(decisions: dict[str, Decisions]) -> dict:
     return {"imported_functions": sum(len(f) for d in decisions.values() for f in d.imports.values()),
             "importing_modules": sum(bool(d.imports) for d in decisions.values()),
             "promoted": sum(len(d.promote) for d in decisions.values()),
-            "internalized": sum(len(d.internalize) for d in decisions.values())}
+            "internalized": sum(len(d.internalize) for d in decisions.values()),
+            "weakened": sum(len(d.weaken) for d in decisions.values())}

@@ -46,6 +46,7 @@ class Imports:
     promote: dict[str, str]
     internalize: list[str]
     sources: list[tuple[str, str, dict[str, str], list[str]]]
+    weaken: tuple[str, ...] = ()  # prevailing linkonce copies another module or the linker needs
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,8 @@ def _exporter_ir(exporter: str, digest: str, promote: dict[str, str]):
 
 
 def _import(mod, job: RoundOneJob, imp: Imports) -> None:
-    """Promote, import (available_externally; what is not inlined disappears in the optimizer), internalize."""
+    """Promote, import (available_externally; what is not inlined disappears in the optimizer), internalize,
+    weaken."""
     from . import irtext
     llvm.promote(mod, imp.promote)
     for exporter, digest, promote, functions in imp.sources:
@@ -218,6 +220,7 @@ def _import(mod, job: RoundOneJob, imp: Imports) -> None:
             raise InputError(job.name, f"cannot import from {exporter}: {e}") from None
         llvm.link_text(mod, text, job.name)
     llvm.internalize(mod, imp.internalize)
+    llvm.weaken(mod, imp.weaken)
 
 
 def round_one(job: RoundOneJob) -> Result:
