@@ -2,9 +2,11 @@
 takes part, and the final line with every bitcode input replaced by its twopass object.
 
 Archives are read as data (members never extracted into the user's tree). In the final line an archive with
-bitcode becomes `--start-lib members... --end-lib` (Chromium's and Buck2's distributed ThinLTO do the same):
-bitcode members the linker extracted are replaced by their objects, ones it left lazy are dropped, native
-members are written to the work directory and stay lazy. Under --whole-archive members are plain inputs.
+bitcode becomes the objects of the bitcode members the linker extracted, loaded (not lazy: importing may have
+inlined every call that pulled a member in, and its constructors must still run, as in lld's own LTO), then its
+native members, written to the work directory, lazy inside `--start-lib ... --end-lib` as Chromium's and
+Buck2's distributed ThinLTO put them. Bitcode members it left lazy are dropped. Under --whole-archive every
+member is a plain input.
 """
 
 from __future__ import annotations
@@ -151,31 +153,25 @@ def final_line(args: list[Arg], inputs: list[Input], chosen: list[Bitcode], work
         if inp is None:
             out.append(a)
             continue
-        if not inp.archive:
-            b = inp.bitcode[0]
-            if id(b) in taking_part:
-                out.append(Arg([b.output or ""], None, b.output))
-            continue
-        objects = _member_files(inp, taking_part, os.path.join(workdir, "members", str(i)))
-        lazy = not inp.state.whole_archive and not inp.state.in_lib
-        out += ([ldargs.option("start-lib")] if lazy else []) + [Arg([o], None, o) for o in objects] + \
-            ([ldargs.option("end-lib")] if lazy else [])
+        used = [Arg([b.output], None, b.output) for b in inp.bitcode if id(b) in taking_part and b.output]
+        if inp.state.in_lib and used:  # extracted, so no longer lazy: out of the user's group and back in
+            used = [ldargs.option("end-lib"), *used, ldargs.option("start-lib")]
+        out += used
+        if inp.archive:
+            native = [Arg([p], None, p) for p in _native_members(inp, os.path.join(workdir, "members", str(i)))]
+            lazy = bool(native) and not inp.state.whole_archive and not inp.state.in_lib
+            out += [ldargs.option("start-lib"), *native, ldargs.option("end-lib")] if lazy else native
     return out
 
 
-def _member_files(inp: Input, taking_part: set[int], directory: str) -> list[str]:
-    """Members in archive order: twopass objects for bitcode that takes part, native members as files."""
-    bitcode = iter(inp.bitcode)
+def _native_members(inp: Input, directory: str) -> list[str]:
+    """An archive's native members as files, in archive order."""
     files = []
     for n, (name, data) in enumerate(inp.members):
-        if data is None:
-            b = next(bitcode)
-            if id(b) in taking_part and b.output:
-                files.append(b.output)
-            continue
-        path = os.path.join(directory, f"{n}-{os.path.basename(name)}")
-        os.makedirs(directory, exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-        files.append(path)
+        if data is not None:
+            path = os.path.join(directory, f"{n}-{os.path.basename(name)}")
+            os.makedirs(directory, exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+            files.append(path)
     return files

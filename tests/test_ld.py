@@ -1,0 +1,207 @@
+"""`ld.twopass` as a build uses it: `clang-19 -flto=thin -fuse-ld=twopass`, archives of bitcode and native
+members, assembly and -fno-lto objects calling into bitcode and called back, --export-dynamic + dlsym, C++
+templates, inline functions, virtual calls, exceptions and constructors across archives; the real linker's
+messages and status on bad input; byte-identical outputs whatever the jobs, cache, member order or directory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import elf
+from tests.ldkit import make_toolchain
+from twopass import ldargs
+
+MIXED = {
+    "main.c": r'''
+#include <dlfcn.h>
+#include <stdio.h>
+int util_twice(int);
+int native_apply(int);
+int asm_entry(int);
+__attribute__((weak)) int chosen(void) { return 1; }
+int main(void) {
+    int (*f)(int) = (int (*)(int))dlsym(dlopen(0, RTLD_NOW), "reached_by_dlsym");
+    if (!f) { puts("dlsym failed"); return 1; }
+    printf("%d %d %d %d %d\n", util_twice(5), native_apply(3), asm_entry(4), f(6), chosen());
+    return 0;
+}''',
+    "util.c": "int util_twice(int x) { return 2 * x; }\nint bitcode_callback(int x) { return x + 100; }\n",
+    "lazy.c": "int lazy_unused(void) { return 7; }\n",
+    "dyn.c": "int reached_by_dlsym(int x) { return x * x; }\nint chosen(void) { return 2; }\n",
+    "callee.c": "int only_from_asm(int x) { return x - 1; }\n",
+    "native.c": "int bitcode_callback(int);\nint native_apply(int x) { return bitcode_callback(x); }\n",
+    "entry.S": ".text\n.globl asm_entry\n.type asm_entry,@function\nasm_entry:\n  jmp only_from_asm@PLT\n"
+               ".section .note.GNU-stack,\"\",@progbits\n",
+}
+MIXED_OUTPUT = "10 103 3 36 2\n"
+
+CXX = {
+    "common.h": r'''
+#include <stdexcept>
+template <class T> T twice(T x) { return x + x; }
+inline int counter() { static int n; return ++n; }
+struct Shape { virtual int area() const = 0; virtual ~Shape() {} };
+Shape *make_square(int side);
+int area_of(const Shape &s);
+void fail_if(int x);
+extern int constructed;
+''',
+    "a.cpp": r'''
+#include "common.h"
+#include <cstdio>
+int constructed;
+static struct Init { Init() { constructed += 10; } } init;
+struct Square : Shape { int s; explicit Square(int s) : s(s) {} int area() const override { return s * s; } };
+Shape *make_square(int side) { return new Square(side); }
+void fail_if(int x) { if (x > counter()) throw std::runtime_error("too big"); }
+int a_counts() { return counter() + twice(1); }
+''',
+    "b.cpp": r'''
+#include "common.h"
+static struct Init { Init() { constructed += 1; } } init;
+int area_of(const Shape &s) { return s.area() + twice(0); }
+int b_counts() { return counter() * 10 + twice(2); }
+''',
+    "main.cpp": r'''
+#include "common.h"
+#include <cstdio>
+int a_counts();
+int b_counts();
+int main() {
+    Shape *s = make_square(3);
+    std::printf("%d %d %d %d %d", constructed, area_of(*s), a_counts(), b_counts(), counter());
+    delete s;
+    try { fail_if(100); } catch (const std::exception &e) { std::printf(" caught %s\n", e.what()); }
+    return 0;
+}''',
+}
+CXX_OUTPUT = "11 9 3 24 3 caught too big\n"  # one counter() state across modules: 1 (a), 2 (b), 3 (main)
+
+
+@pytest.fixture(scope="module")
+def tc(tmp_path_factory):
+    return make_toolchain(tmp_path_factory.mktemp("ld"))
+
+
+def write(d: Path, files: dict[str, str]) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (d / name).write_text(text)
+
+
+def build_mixed(tc, d: Path, order=("util.o", "lazy.o", "native.o")) -> None:
+    write(d, MIXED)
+    for src in ("main.c", "util.c", "lazy.c", "dyn.c", "callee.c"):
+        tc.cc("-O2", "-flto=thin", "-c", src, "-o", src[:-2] + ".o", cwd=d)
+    tc.cc("-O2", "-c", "native.c", "-o", "native.o", cwd=d)
+    tc.cc("-c", "entry.S", "-o", "entry.o", cwd=d)
+    tc.ar("libmixed.a", *order, cwd=d)
+
+
+def link_mixed(tc, d: Path, out="app", *extra, **kw):
+    return tc.cc("-O2", "-flto=thin", "-fuse-ld=twopass", "main.o", "dyn.o", "callee.o", "entry.o", "-L.",
+                 "-lmixed", "-ldl", "-Wl,--export-dynamic", "-o", out, *extra, cwd=d, **kw)
+
+
+def test_parses_lld_spellings():
+    args = ldargs.parse(["-o", "out", "-lfoo", "-L", "dir", "-export-dynamic", "-e", "start", "-zrelro",
+                         "--lto-O3", "-plugin-opt=mcpu=x", "-mllvm", "-x", "-omagic", "--start-lib", "a.o",
+                         "-soname", "s", "-Bstatic", "-static"])
+    got = [(a.name, a.value) for a in args]
+    assert got == [("output", "out"), ("library", "foo"), ("library-path", "dir"), ("export-dynamic", None),
+                   ("entry", "start"), ("z", "relro"), ("lto-O", "3"), ("plugin-opt", "mcpu=x"), ("mllvm", "-x"),
+                   ("output", "magic"), ("start-lib", None), (None, "a.o"), ("soname", "s"), ("Bstatic", None),
+                   ("Bstatic", None)]
+    assert ldargs.render(args)[:3] == ["-o", "out", "-lfoo"]
+
+
+def test_response_files_expand(tmp_path):
+    rsp = tmp_path / "link.rsp"
+    rsp.write_text('-o "my app" a.o\n@' + str(tmp_path / "more.rsp"))
+    (tmp_path / "more.rsp").write_text("'b c.o'")
+    assert ldargs.expand(["@" + str(rsp)]) == ["-o", "my app", "a.o", "b c.o"]
+
+
+def test_mixed_program_links_and_runs(tc, tmp_path):
+    d = tmp_path / "mixed"
+    build_mixed(tc, d)
+    link_mixed(tc, d)
+    assert tc.run(d / "app").stdout == MIXED_OUTPUT
+    symbols = {s.name for s in elf.read((d / "app").read_bytes()).symbols}
+    assert "lazy_unused" not in symbols  # a lazy bitcode member nobody needs stays out
+    assert {"only_from_asm", "bitcode_callback", "reached_by_dlsym"} <= symbols
+
+
+def test_cxx_across_archives(tc, tmp_path):
+    d = tmp_path / "cxx"
+    write(d, CXX)
+    for src in ("a.cpp", "b.cpp", "main.cpp"):
+        tc.cc("-O2", "-flto=thin", "-c", src, "-o", src[:-4] + ".o", cxx=True, cwd=d)
+    tc.ar("liba.a", "a.o", cwd=d)
+    tc.ar("libb.a", "b.o", cwd=d)
+    tc.cc("-O2", "-flto=thin", "-fuse-ld=twopass", "main.o", "-L.", "-lb", "-la", "-o", "app", cxx=True, cwd=d)
+    assert tc.run(d / "app").stdout == CXX_OUTPUT
+    syms = [s for s in elf.read((d / "app").read_bytes()).symbols if s.name == "_ZZ7countervE1n"]
+    assert len(syms) == 1  # one prevailing copy of the inline function's static
+
+
+def test_without_bitcode_it_is_the_linkers_own_run(tc, tmp_path):
+    d = tmp_path / "native"
+    write(d, {"m.c": "int main(void) { return 3; }\n"})
+    tc.cc("-O2", "-c", "m.c", "-o", "m.o", cwd=d)
+    tc.twopass_ld("m.o", "-e", "main", "-o", "via-twopass", cwd=d)
+    tc.lld("m.o", "-e", "main", "-o", "via-lld", cwd=d)
+    assert (d / "via-twopass").read_bytes() == (d / "via-lld").read_bytes()
+
+
+def digest(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_linked_output_is_deterministic(tc, tmp_path):
+    d = tmp_path / "det"
+    build_mixed(tc, d)
+    link_mixed(tc, d, "app1", "-Wl,--thinlto-jobs=1")
+    cache = f"-Wl,--thinlto-cache-dir={tmp_path / 'cache'}"
+    link_mixed(tc, d, "app2", "-Wl,--thinlto-jobs=2", cache)
+    link_mixed(tc, d, "app3", cache)  # warm
+    want = digest(d / "app1")
+    assert digest(d / "app2") == want and digest(d / "app3") == want
+    other = tmp_path / "elsewhere" / "det"
+    shutil.copytree(d, other)
+    (other / "libmixed.a").unlink()
+    tc.ar("libmixed.a", "native.o", "lazy.o", "util.o", cwd=other)  # members in another order
+    link_mixed(tc, other, "app4")
+    assert digest(other / "app4") == want
+
+
+def test_linker_errors_reach_the_user_and_nothing_is_left(tc, tmp_path):
+    d = tmp_path / "bad"
+    build_mixed(tc, d)
+    (d / "app").write_text("an earlier link's output")
+    proc = tc.cc("-flto=thin", "-fuse-ld=twopass", "main.o", "-o", "app", cwd=d, check=False)
+    assert proc.returncode != 0 and "undefined symbol: util_twice" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (d / "app").exists()
+    proc = link_mixed(tc, d, "app", "-lnosuchlib", check=False)
+    assert proc.returncode != 0 and "unable to find library -lnosuchlib" in proc.stderr and not (d / "app").exists()
+    proc = tc.twopass_ld("-r", "main.o", "-o", "app.o", cwd=d, check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines() == [
+        "ld.twopass: error: -r: a relocatable link of bitcode needs bitcode output, which twopass does not write"]
+    assert not (d / "app.o").exists()
+
+
+def test_corrupt_archive_member_is_named(tc, tmp_path):
+    d = tmp_path / "corrupt"
+    build_mixed(tc, d)
+    data = bytearray((d / "libmixed.a").read_bytes())
+    at = data.find(b"BC\xc0\xde")
+    data[at + 40:at + 400] = b"\xff" * 360
+    (d / "libmixed.a").write_bytes(bytes(data))
+    proc = link_mixed(tc, d, check=False)
+    assert proc.returncode != 0 and "libmixed.a(util.o" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (d / "app").exists()
