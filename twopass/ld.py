@@ -36,6 +36,9 @@ _LTO_PREFIXES = ("lto-", "thinlto-", "plugin-opt", "save-temps", _PREFIX)
 _LTO_NAMES = frozenset({"plugin", "mllvm", "lto-O", "lto-CGO"})
 _IGNORED_PLUGIN_OPTS = ("thinlto", "-fresolution=", "-pass-through=")
 _DROPPED_LLVM = ("-codegen-data-thinlto-two-rounds", "-enable-global-merge-func")
+# lld's codegen flags (llvm/CodeGen/CommandFlags.cpp) that llvmlite does not register, and the values that are
+# what its target machines do anyway (zig passes -mllvm -float-abi=hard for AArch64, hard-float by definition).
+_TARGET_FLAGS = {"-float-abi": ("default", "hard")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,6 +266,10 @@ def _llvm_option(opt: str, fields: dict, options, output: str, cgdata_out: str |
                   file=sys.stderr)
     elif name == "-enable-global-merge-func" and not truthy:
         fields["merge_functions"] = False
+    elif name in _TARGET_FLAGS:
+        if value not in _TARGET_FLAGS[name]:
+            raise TwopassError(f"-mllvm {opt}", "not supported by twopass (llvmlite's target machines take the "
+                                                "target's default)")
     elif name not in _DROPPED_LLVM:
         fields["extra_llvm"] = (*fields["extra_llvm"], opt)
     return cgdata_out
