@@ -6,7 +6,6 @@ messages and status on bad input; byte-identical outputs whatever the jobs, cach
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 

@@ -32,7 +32,10 @@ static int writer(lua_State *L, const void *p, size_t size, void *file) {
 }
 int main(int argc, char **argv) {
     lua_State *L = luaL_newstate();
-    if (argc != 3 || luaL_loadfile(L, argv[1]) != LUA_OK) { fputs("usage: luac chunk.lua out.luac\n", stderr); return 1; }
+    if (argc != 3 || luaL_loadfile(L, argv[1]) != LUA_OK) {
+        fputs("usage: luac chunk.lua out.luac\n", stderr);
+        return 1;
+    }
     const Proto *f = ((const LClosure *)lua_topointer(L, -1))->p;
     printf("main <%s:%d,%d> (%d instructions)\n", getstr(f->source), f->linedefined, f->lastlinedefined, f->sizecode);
     for (int pc = 0; pc < f->sizecode; pc++) {

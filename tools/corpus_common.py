@@ -10,6 +10,9 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -103,3 +106,54 @@ def publish_dir(tmp: Path, final: Path) -> None:
 def mkdirs(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def fetch_sdist(package: str, version: str, sha256: str, subdir: str, dest_name: str, required: Sequence[str],
+                cache_dir: str | os.PathLike | None = None) -> Path:
+    """`subdir` of a PyPI sdist (fetched with pip once, checked against a pinned sha256; one already in
+    ``<cache>/downloads/`` is used without pip), extracted once to ``<cache>/<dest_name>``, which must then
+    hold every path in `required`."""
+    cache = cache_root(cache_dir)
+    dest = cache / dest_name
+    if all((dest / r).exists() for r in required):
+        return dest
+    downloads = cache / "downloads"
+    name = f"{package.replace('-', '_')}-{version}.tar.gz"  # PEP 625's normalized sdist name
+    sdist = downloads / name
+    if not sdist.is_file() or sha256_file(sdist) != sha256:
+        downloads.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=downloads, prefix=".pip-") as tmp:
+            run_step([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
+                      "--no-binary", package, f"{package}=={version}", "-d", tmp],
+                     what=f"pip download of the {package} sdist")
+            got = Path(tmp) / name
+            if not got.is_file():
+                raise CorpusError(f"pip download did not produce {name} (got {os.listdir(tmp)})")
+            digest = sha256_file(got)
+            if digest != sha256:
+                raise CorpusError(f"{name}: sha256 {digest}, expected {sha256}")
+            os.replace(got, sdist)
+    prefix = subdir + "/"
+    tmp_dir = Path(tempfile.mkdtemp(dir=cache, prefix=f".{dest_name}-"))
+    try:
+        with tarfile.open(sdist) as tar:
+            members = []
+            for m in tar.getmembers():
+                if m.name.startswith(prefix) and (m.isfile() or m.isdir()):
+                    m.name = m.name[len(prefix):]
+                    members.append(m)
+            if not members:
+                raise CorpusError(f"{sdist}: no {subdir}/ in the archive")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmp_dir, members=members, filter="data")
+            else:  # Python < 3.11.4: members are plain files and directories with relative names
+                tar.extractall(tmp_dir, members=members)
+        missing = [r for r in required if not (tmp_dir / r).exists()]
+        if missing:
+            raise CorpusError(f"{sdist}: {subdir}/ lacks {', '.join(missing)}")
+        if dest.exists():  # incomplete: replace it
+            shutil.rmtree(dest)
+        publish_dir(tmp_dir, dest)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    return dest

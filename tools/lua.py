@@ -28,13 +28,11 @@ import platform
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from tools.corpus_common import (CorpusError, Target, cache_root, mkdirs, publish_dir, run_step, sha256_file,
-                                 target_of)
+from tools.corpus_common import (CorpusError, fetch_sdist, Target, cache_root, mkdirs, publish_dir, target_of)
 
 LUPA_VERSION = "2.8"
 LUPA_SDIST = f"lupa-{LUPA_VERSION}.tar.gz"
@@ -64,55 +62,11 @@ MUSL_LOCALE_SHIM = (
 def fetch_lua(cache_dir: str | os.PathLike | None = None) -> Path:
     """The Lua 5.4 source directory (``*.c``, ``*.h``, ``testes/``), downloaded and extracted once.
 
-    The lupa sdist is fetched with pip (``--no-binary lupa`` gets the same file as ``--no-binary
-    :all:`` but lets pip use wheels for lupa's build requirements while it prepares metadata: about a
-    minute instead of four) and checked against a pinned sha256.  An sdist already present in
-    ``<cache>/downloads/`` is used without pip.
+    (``--no-binary lupa`` gets the same file as ``--no-binary :all:`` but lets pip use wheels for lupa's
+    build requirements while it prepares metadata: about a minute instead of four.)
     """
-    cache = cache_root(cache_dir)
-    dest = cache / LUA_DIRNAME
-    if (dest / "lua.h").is_file() and (dest / "testes" / "all.lua").is_file():
-        return dest
-
-    downloads = cache / "downloads"
-    sdist = downloads / LUPA_SDIST
-    if not sdist.is_file() or sha256_file(sdist) != LUPA_SDIST_SHA256:
-        downloads.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=downloads, prefix=".pip-") as tmp:
-            run_step([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps",
-                  "--no-binary", "lupa", f"lupa=={LUPA_VERSION}", "-d", tmp], what="pip download of the lupa sdist")
-            got = Path(tmp) / LUPA_SDIST
-            if not got.is_file():
-                raise CorpusError(f"pip download did not produce {LUPA_SDIST} (got {os.listdir(tmp)})")
-            digest = sha256_file(got)
-            if digest != LUPA_SDIST_SHA256:
-                raise CorpusError(f"{LUPA_SDIST}: sha256 {digest}, expected {LUPA_SDIST_SHA256}")
-            os.replace(got, sdist)
-
-    prefix = LUA_IN_SDIST + "/"
-    tmp = Path(tempfile.mkdtemp(dir=cache, prefix=".lua54-"))
-    try:
-        with tarfile.open(sdist) as tar:
-            members = []
-            for m in tar.getmembers():
-                if not m.name.startswith(prefix) or not (m.isfile() or m.isdir()):
-                    continue
-                m.name = m.name[len(prefix):]
-                members.append(m)
-            if not members:
-                raise CorpusError(f"{sdist}: no {LUA_IN_SDIST}/ in the archive")
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(tmp, members=members, filter="data")
-            else:  # Python < 3.11.4: members are plain files and directories with relative names
-                tar.extractall(tmp, members=members)
-        if not (tmp / "lua.h").is_file() or not (tmp / "testes" / "all.lua").is_file():
-            raise CorpusError(f"{sdist}: {LUA_IN_SDIST}/ lacks lua.h or testes/all.lua")
-        if dest.exists():  # incomplete: replace it
-            shutil.rmtree(dest)
-        publish_dir(tmp, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+    return fetch_sdist("lupa", LUPA_VERSION, LUPA_SDIST_SHA256, LUA_IN_SDIST, LUA_DIRNAME,
+                       ("lua.h", "testes/all.lua"), cache_dir)
 
 
 def lua_sources(src_dir: Path) -> list[Path]:

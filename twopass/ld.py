@@ -146,7 +146,8 @@ def _index(linker: list[str], plain: list[Arg], inputs: list[linkinputs.Input], 
     with open(listing, encoding="utf-8", errors="surrogateescape") as f:
         listed = [ln for ln in f.read().splitlines() if ln]
     resolution = linkinputs.read_resolution(index_dir + "out.resolution.txt")
-    chosen, resolved = linkinputs.participants(inputs, listed, resolution, index_dir)
+    chosen, resolved = linkinputs.participants(inputs, listed, resolution, index_dir,
+                                               linkinputs.version_script_names(plain))
     return 0, chosen, resolved
 
 

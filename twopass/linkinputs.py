@@ -95,9 +95,10 @@ def _unique(path: str, seen: dict[str, int]) -> str:
 _MEMBER = re.compile(r"^(.*)\((.*) at (\d+)\)$")
 
 
-def participants(inputs: list[Input], listed: list[str], resolution: dict[str, dict[str, str]], prefix: str
-                 ) -> tuple[list[Bitcode], dict[str, dict[str, str]]]:
-    """The bitcode modules the index-only run listed, in its order, and its resolution by module name."""
+def participants(inputs: list[Input], listed: list[str], resolution: dict[str, dict[str, str]], prefix: str,
+                 named: set[str]) -> tuple[list[Bitcode], dict[str, dict[str, str]]]:
+    """The bitcode modules the index-only run listed, in its order, and its resolution by module name, with
+    what a version script names (`named`) marked visible."""
     by_key = {b.key: b for inp in inputs for b in inp.bitcode}
     chosen: list[Bitcode] = []
     resolved: dict[str, dict[str, str]] = {}
@@ -108,7 +109,8 @@ def participants(inputs: list[Input], listed: list[str], resolution: dict[str, d
             raise TwopassError(ident, "the linker took part of the link as bitcode that twopass did not read "
                                       "(bitcode inside a linker script?)")
         chosen.append(b)
-        resolved[b.name] = resolution.get(ident, {})
+        resolved[b.name] = {sym: flags + "x" if sym in named and "p" in flags and "x" not in flags else flags
+                            for sym, flags in resolution.get(ident, {}).items()}
     for inp in inputs:
         for b in inp.bitcode:
             if not inp.archive and not inp.state.in_lib and b not in chosen:
@@ -136,6 +138,26 @@ def read_resolution(path: str) -> dict[str, dict[str, str]]:
             module, _, sym = module_sym.rpartition(",")
             out.setdefault(module, {})[sym] = flags
     return out
+
+
+_COMMENTS = re.compile(r"/\*.*?\*/|#[^\n]*", re.DOTALL)
+_EXTERN_BLOCK = re.compile(r'extern\s+"[^"]*"\s*\{[^}]*\}', re.DOTALL)
+_NAME = re.compile(r"([A-Za-z_.$][\w.$@]*)\s*;")
+
+
+def version_script_names(args: list[Arg]) -> set[str]:
+    """The exact symbol names of every --version-script (global and local alike): lld fails the link when one
+    names a symbol nothing defines, so twopass must not internalize them away (lld's own LTO keeps the bitcode's
+    symbol table). Patterns and `extern "C++"` blocks match by glob or demangled name, never fail, and are left."""
+    names: set[str] = set()
+    for a in args:
+        if a.name == "version-script" and a.value and os.path.isfile(a.value):
+            with open(a.value, encoding="utf-8", errors="replace") as f:
+                text = _EXTERN_BLOCK.sub("", _COMMENTS.sub("", f.read()))
+            for m in _NAME.finditer(text):
+                if m[1] not in ("global", "local"):
+                    names.add(m[1])
+    return names
 
 
 def sources(chosen: list[Bitcode]) -> list[ModuleSource]:
