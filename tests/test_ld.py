@@ -6,6 +6,7 @@ messages and status on bad input; byte-identical outputs whatever the jobs, cach
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -204,3 +205,75 @@ def test_corrupt_archive_member_is_named(tc, tmp_path):
     proc = link_mixed(tc, d, check=False)
     assert proc.returncode != 0 and "libmixed.a(util.o" in proc.stderr and "Traceback" not in proc.stderr
     assert not (d / "app").exists()
+
+
+def options_for(*argv, env_flags=""):
+    from twopass import ld
+    old = os.environ.get("TWOPASS_LDFLAGS")
+    os.environ["TWOPASS_LDFLAGS"] = env_flags
+    try:
+        args = ldargs.parse(list(argv))
+        return ld._build_options(args, ld._own_options(args), "out/app")
+    finally:
+        if old is None:
+            del os.environ["TWOPASS_LDFLAGS"]
+        else:
+            os.environ["TWOPASS_LDFLAGS"] = old
+
+
+def test_lto_options_as_lld_and_clang_spell_them():
+    opts, run = options_for("--lto-O3", "-plugin-opt=mcpu=znver2", "-plugin-opt=jobs=3", "--thinlto-cache-dir=c",
+                            "--thinlto-cache-policy=cache_size=10%", "-plugin-opt=-codegen-data-generate",
+                            "-plugin-opt=-function-sections=0", "-mllvm", "-enable-machine-outliner",
+                            "-plugin-opt=thinlto", "-plugin-opt=-some-llvm-option=1")
+    assert (opts.opt_level, opts.overrides.cpu, run.jobs, run.cache, run.cache_dir) == (3, "znver2", 3, True, "c")
+    assert run.cache_policy == "cache_size=10%" and run.cgdata_out == "out/app.cgdata"
+    assert not opts.layout.function_sections and opts.outliner == "global"
+    assert opts.extra_llvm == ("-some-llvm-option=1",)
+    opts, run = options_for("-plugin-opt=O1", "-plugin-opt=-codegen-data-use-path=data.cgdata",
+                            "-plugin-opt=-enable-machine-outliner=never")
+    assert (opts.opt_level, opts.cgdata_in, opts.outliner) == (1, os.path.abspath("data.cgdata"), "never")
+    assert not run.cache  # no --thinlto-cache-dir: no cache, as lld
+
+
+def test_twopass_choices_through_wl_and_the_environment():
+    opts, run = options_for("--twopass-outliner=local", "--twopass-report=r.json", "--twopass-no-merge-functions",
+                            env_flags="--rounds=1 --outliner=never --fold-outlined=comdat")
+    assert (opts.outliner, opts.rounds, opts.merge_functions, opts.layout.fold) == ("local", 1, False, "comdat")
+    assert run.report == "r.json"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-plugin-opt=emit-asm"], "-plugin-opt=emit-asm: twopass writes only objects (no assembly or bitcode output)"),
+    (["--lto-emit-asm"], "--lto-emit-asm: twopass writes only objects (no assembly or bitcode output)"),
+    (["-plugin-opt=obj-path=x"], "-plugin-opt=obj-path=x: not supported by twopass"),
+    (["--lto-O9"], "--lto-O9: the LTO optimization level must be 0, 1, 2 or 3"),
+    (["--twopass-outliner=sometimes"], "--twopass-*: argument --outliner: invalid choice: 'sometimes' (choose from "
+                                       "'never', 'local', 'global')"),
+])
+def test_options_twopass_cannot_honour_are_one_line(argv, message):
+    from twopass.errors import TwopassError
+    with pytest.raises(TwopassError) as e:
+        options_for(*argv)
+    assert e.value.lines() == [message]
+
+
+def test_verbose_shows_the_linker_and_both_runs_and_adds_icf(tc, tmp_path):
+    d = tmp_path / "v"
+    build_mixed(tc, d)
+    proc = link_mixed(tc, d, "app", "-Wl,-v", "-Wl,--save-temps")
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("ld.twopass: ")]
+    assert "linker: " in lines[0] and "ld.lld" in lines[0]
+    assert "--thinlto-index-only=" in lines[1] and "-codegen-data" not in lines[1]
+    assert lines[-1].endswith("--icf=all") and "-plugin" not in lines[-1]
+    assert (d / "app.twopass" / "index" / "out.resolution.txt").is_file()
+    assert (d / "app.twopass" / "objects" / "main.o").is_file()
+    proc = link_mixed(tc, d, "app", "-Wl,-v", "-Wl,--icf=none")
+    assert "--icf=all" not in proc.stderr and tc.run(d / "app").stdout == MIXED_OUTPUT
+
+
+def test_verify_determinism_for_links(tc, tmp_path):
+    d = tmp_path / "verify"
+    build_mixed(tc, d)
+    proc = link_mixed(tc, d, "app", "-Wl,--twopass-verify-determinism")
+    assert proc.returncode == 0 and tc.run(d / "app").stdout == MIXED_OUTPUT

@@ -65,14 +65,49 @@ def run(argv: list[str]) -> int:
     verbose = any(a.name in ("v", "verbose") for a in args)
     if verbose:
         print(f"{PROG}: twopass {__version__}, linker: {shlex.join(linker)}", file=sys.stderr)
+    status = _link_program(linker, args, own, verbose)
+    if status == 0 and own.verify_determinism:
+        return _verify(linker, args, own, verbose)
+    return status
+
+
+def _verify(linker: list[str], args: list[Arg], own: argparse.Namespace, verbose: bool) -> int:
+    """verify-determinism for links: the same link again with one job and no cache, then twice more with a
+    fresh cache (cold, then warm), each elsewhere; every output must be the first one's bytes."""
+    output = _output(args)
+    with open(output, "rb") as f:
+        want = f.read()
+    with tempfile.TemporaryDirectory(prefix="twopass-verify-") as tmp:
+        variants: list[tuple[str, dict]] = [("one job, no cache", {"jobs": 1, "cache": False}),
+                    ("a cold cache", {"cache": True, "cache_dir": os.path.join(tmp, "cache")}),
+                    ("a warm cache", {"cache": True, "cache_dir": os.path.join(tmp, "cache")})]
+        for n, (what, overrides) in enumerate(variants):
+            again = os.path.join(tmp, f"out{n}", os.path.basename(output))
+            os.makedirs(os.path.dirname(again))
+            moved = [a for a in args if a.name != "output"] + [Arg(["-o", again], "output", again)]
+            status = _link_program(linker, moved, own, verbose, overrides)
+            if status:
+                return status
+            with open(again, "rb") as f:
+                if f.read() != want:
+                    raise TwopassError(output, f"not deterministic: the link with {what} differs")
+    return 0
+
+
+def _output(args: list[Arg]) -> str:
+    return next((a.value for a in reversed(args) if a.name == "output" and a.value), "a.out")
+
+
+def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, verbose: bool,
+                  overrides: dict | None = None) -> int:
     plain = [a for a in args if not _is_lto(a)]
     inputs = linkinputs.scan(plain)
     if not inputs:
         return _link(linker, plain, verbose)  # no bitcode: exactly the real linker's run
-    output = next((a.value for a in reversed(args) if a.name == "output" and a.value), "a.out")
+    output = _output(args)
     options, run_options = _build_options(args, own, output)
-    keep = any(a.name == "save-temps" or (a.name == "plugin-opt" and a.value == "save-temps")
-                                 for a in args)
+    run_options = dataclasses.replace(run_options, **(overrides or {}))
+    keep = any(a.name == "save-temps" or (a.name == "plugin-opt" and a.value == "save-temps") for a in args)
     workdir = output + ".twopass" if keep else tempfile.mkdtemp(prefix="twopass-ld-")
     if keep:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -185,6 +220,7 @@ def _own_options(args: list[Arg]) -> argparse.Namespace:
     cli.codegen_arguments(p, inputs=False)
     cli.output_arguments(p)
     p.add_argument("--ld-path")
+    p.add_argument("--verify-determinism", action="store_true")
     p.add_argument("--verbose", "-v", action="count", default=0)
     p.add_argument("--quiet", "-q", action="store_true")
     words = shlex.split(os.environ.get("TWOPASS_LDFLAGS", ""))
