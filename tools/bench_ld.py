@@ -4,7 +4,7 @@ global function merger on as twopass has them, `--icf=all`), side by
 side and interleaved in one run: wall, CPU, peak memory, `.text`, and what twopass's extra index-only run of
 the linker costs as a share of the link.
 
-    python tools/bench_ld.py [--runs 3] [--jobs 2]
+    python tools/bench_ld.py [--runs 3] [--jobs 2] [--page docs/benchmarks-ld.md]
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--page", type=Path, help="also write the table as this Markdown page")
     args = ap.parse_args(argv)
     import os
     with tempfile.TemporaryDirectory(prefix="bench-ld-") as tmp:
@@ -92,14 +93,19 @@ def main(argv: list[str] | None = None) -> int:
         rows["twopass"]["text"] = text_size(work / "lua-twopass")
         rows["lld two rounds"]["text"] = text_size(work / "lua-lld")
     t, lld = rows["twopass"], rows["lld two rounds"]
-    print(f"Lua 5.4 x86-64, clang-19 -O2 -flto=thin, {args.jobs} jobs, median of {args.runs} interleaved runs\n")
-    print("| link | wall s | CPU s | peak RSS MB | .text bytes |\n|---|---:|---:|---:|---:|")
+    lines = [f"Lua 5.4 x86-64, clang-19 -O2 -flto=thin, {args.jobs} jobs, median of {args.runs} interleaved runs",
+             "", "| link | wall s | CPU s | peak RSS MB | .text bytes |", "|---|---:|---:|---:|---:|"]
     for name, r in rows.items():
-        print(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} | {r['text']:,} |")
+        lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} | {r['text']:,} |")
     share = statistics.median(index) / t["wall"]
-    print(f"\nratios twopass / lld: wall {t['wall'] / lld['wall']:.2f}x, CPU {t['cpu'] / lld['cpu']:.2f}x, "
-          f".text {t['text'] / lld['text']:.4f}; index-only run {statistics.median(index):.3f} s = "
-          f"{100 * share:.1f}% of twopass's link")
+    lines += ["", f"Ratios twopass / lld: wall {t['wall'] / lld['wall']:.2f}x, CPU {t['cpu'] / lld['cpu']:.2f}x, "
+                  f".text {t['text'] / lld['text']:.4f}; the index-only run {statistics.median(index):.3f} s = "
+                  f"{100 * share:.1f}% of twopass's link."]
+    print("\n".join(lines))
+    if args.page:
+        args.page.write_text("# As the link step: `clang -fuse-ld=twopass` against `clang -fuse-ld=lld`\n\n"
+                             f"Made by `python tools/bench_ld.py --runs {args.runs} --jobs {args.jobs} --page "
+                             f"{args.page}` (see its docstring for what runs).\n\n" + "\n".join(lines) + "\n")
     return 0
 
 
