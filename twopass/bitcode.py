@@ -79,6 +79,20 @@ def read_source_filename(data: bytes, where: str) -> str:
     return _module_strings(data, where, _SOURCE_FILENAME).decode("utf-8", "replace")
 
 
+_MODULE_ASM = 4  # MODULE_CODE_ASM
+
+
+def has_module_asm(data: bytes, where: str) -> bool:
+    """`module asm` (file-scope `asm(...)`) in a module, bitcode or text; damaged bitcode counts as having
+    it (LLVM's own reader has the last word)."""
+    if objfile.kind(data) == objfile.IR_TEXT:
+        return re.search(rb"^[ \t]*module[ \t]+asm[ \t]", data, re.MULTILINE) is not None
+    try:
+        return _module_strings(data, where, _MODULE_ASM) != b""
+    except InputError:
+        return True
+
+
 def module_kind(data: bytes) -> str | None:
     """"bitcode", "ir-text" (see `objfile.kind`), else None."""
     found = objfile.kind(data)

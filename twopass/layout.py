@@ -97,20 +97,42 @@ def check_target(layout: Layout, triple: str) -> None:
 
 def assemble_external(command: tuple[str, ...], asm: str, module: str) -> bytes:
     """`COMMAND x.s -o x.o` in a private directory; its first error line names the module's failure."""
+    return _external(command, [], "module.s", asm.encode("utf-8", "surrogateescape"), "module.o", module)
+
+
+EXTERNAL_MODULE = "module.bc"
+
+
+def compile_external(command: tuple[str, ...], ir: bytes, opt_level: int, reloc: str,
+                     llvm_options: tuple[str, ...], module: str) -> str:
+    """Codegen of optimized bitcode by the assembler command, which must then be a clang driver (zig cc is):
+    its module identifier is EXTERNAL_MODULE (see `cgdata.records.rename_module`).
+    `COMMAND -S -O<n> -Xclang -disable-llvm-passes -mllvm <the round's options> x.bc -o x.s`. For inline
+    assembly on a target whose assembly parser llvmlite lacks: LLVM parses inline asm even when it prints
+    assembly text (the integrated assembler is on, and llvmlite offers no TargetOptions to turn it off)."""
+    args = ["-S", "-fno-verbose-asm", f"-O{opt_level}", "-Xclang", "-disable-llvm-passes",
+            "-fPIC" if reloc == "pic" else "-fno-pic",
+            *(a for opt in llvm_options for a in ("-mllvm", opt))]
+    return _external(command, args, EXTERNAL_MODULE, ir, "module.s", module).decode("utf-8", "surrogateescape")
+
+
+def _external(command: tuple[str, ...], args: list[str], src_name: str, data: bytes, out_name: str,
+              module: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="twopass-as-") as tmp:
-        src, obj = os.path.join(tmp, "module.s"), os.path.join(tmp, "module.o")
-        with open(src, "w", encoding="utf-8") as f:
-            f.write(asm)
+        src, out = os.path.join(tmp, src_name), os.path.join(tmp, out_name)
+        with open(src, "wb") as f:
+            f.write(data)
         try:
             import subprocess  # a warm build never assembles: 4 ms saved
-            proc = subprocess.run([*command, src, "-o", obj], capture_output=True, cwd=tmp)
+            # Relative names: what the tool writes into its output (a module identifier) must not vary.
+            proc = subprocess.run([*command, *args, src_name, "-o", out_name], capture_output=True, cwd=tmp)
         except OSError as e:
             raise TwopassError(module, f"cannot run the assembler {command[0]}: {e.strerror or e}") from None
-        if proc.returncode:
+        if proc.returncode or not os.path.isfile(out):
             err = [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
             first = next((ln for ln in err if "error" in ln), err[0] if err else f"exit status {proc.returncode}")
-            raise TwopassError(module, f"assembler failed: {first.replace(src, 'module.s')}")
-        with open(obj, "rb") as f:
+            raise TwopassError(module, f"assembler failed: {first.replace(src, src_name)}")
+        with open(out, "rb") as f:
             return f.read()
 
 

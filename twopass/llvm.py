@@ -229,6 +229,17 @@ def emit_object(mod, tm) -> bytes:
     return tm.emit_object(mod)
 
 
+def has_inline_asm(mod) -> bool:
+    """A call to inline assembly anywhere (after optimization: imported and inlined code included)."""
+    inline = _lib().ValueKind.inline_asm
+    for fn in mod.functions:
+        for block in fn.blocks:
+            for ins in block.instructions:
+                if ins.opcode == "call" and list(ins.operands)[-1].value_kind == inline:
+                    return True
+    return False
+
+
 def emit_assembly(mod, tm) -> str:
     return tm.emit_assembly(mod)
 

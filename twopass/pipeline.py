@@ -248,7 +248,7 @@ class _Build:
         self.result.round_one = self._round(
             Round("round 1", workers.round_one, opts.llvm_options(1), cgdata=reader, blobs=exporters), modules,
             lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides, opts.final_layout(1),
-                                          imports.get(m.output)),
+                                          imports.get(m.output), opts.layout.assembler),
             self.cache.round_one)
         for m in modules:
             r1 = self.result.round_one.get(m.output)
@@ -284,7 +284,7 @@ class _Build:
         result.round_two = self._round(
             Round("round 2", workers.round_two, opts.llvm_options(2), cgdata=result.merged), modules,
             lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
-                                          opts.final_layout(2)),
+                                          opts.final_layout(2), opts.layout.assembler),
             lambda m: self.cache.round_two(m, r1[m.output], digest))
         for m in modules:
             r2 = result.round_two.get(m.output)

@@ -141,6 +141,14 @@ def _layout_fields(layout: Layout | None) -> list | None:
     return None if layout is None else [layout.fold, list(layout.assembler or ()), layout.function_sections]
 
 
+def _text_route(options: BuildOptions) -> dict:
+    """A final object without the layout step still goes through the assembler when its module has assembly
+    the target's in-process parser cannot read: which assembler then matters."""
+    if options.two_rounds or options.final_layout(1) is not None or options.layout.assembler is None:
+        return {}
+    return {"assembler": list(options.layout.assembler)}
+
+
 @dataclass(frozen=True)
 class ModuleKeys:
     ir: str
@@ -185,7 +193,8 @@ def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, 
                     "llvm": list(options.llvm_options(1)), "cgdata_in": options.cgdata_in_digest})
     return ModuleKeys(ir=_digest({"stream": "ir", "base": base}),
                       round_one=_digest({"round": 1, "base": base, "two_rounds": options.two_rounds,
-                                         "layout": _layout_fields(options.final_layout(1))}),
+                                         "layout": _layout_fields(options.final_layout(1)),
+                                         **_text_route(options)}),
                       base=base)
 
 

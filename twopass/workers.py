@@ -16,9 +16,10 @@ from dataclasses import astuple, dataclass, field
 
 import msgpack
 
+from . import bitcode
 from . import layout as layout_
 from . import llvm
-from .cgdata import sections
+from .cgdata import records, sections
 from .errors import InputError
 
 log = logging.getLogger("twopass.worker")
@@ -59,6 +60,7 @@ class RoundOneJob:
     overrides: TargetOverrides
     layout: layout_.Layout | None = None
     imports: Imports | None = None
+    assembler: tuple[str, ...] | None = None  # for assembly a cross target cannot parse in process
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class RoundTwoJob:
     target: llvm.TargetInfo
     opt_level: int
     layout: layout_.Layout | None = None
+    assembler: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -121,32 +124,49 @@ class _Clock:
         self._t = now
 
 
-def _emit(mod, tm, target: llvm.TargetInfo, layout: layout_.Layout | None, name: str,
-          clock: _Clock) -> tuple[bytes, int]:
-    """The final object: straight from codegen, or through assembly text with outlined code moved."""
-    if layout is None or not layout.active or not layout_.applies_to(target.triple):
+def _emit(mod, tm, target: llvm.TargetInfo, layout: layout_.Layout | None, name: str, clock: _Clock,
+          assembler: tuple[str, ...] | None, ir: bytes, opt_level: int) -> tuple[bytes, int, bool]:
+    """The object: straight from codegen, or through assembly text with outlined code moved. A module with
+    inline or module-level assembly for a target whose assembly parser llvmlite lacks is compiled to text by
+    the --assembler (a clang driver) instead: llvmlite's LLVM would abort, even printing text."""
+    foreign = not layout_.assembles_in_process(target.triple) and (bitcode.has_module_asm(ir, name)
+                                                                    or llvm.has_inline_asm(mod))
+    rewrite = layout is not None and layout.active and layout_.applies_to(target.triple)
+    if not foreign and not rewrite:
         obj = llvm.emit_object(mod, tm)
         clock.lap("codegen")
-        return obj, 0
-    asm = llvm.emit_assembly(mod, tm)
-    clock.lap("codegen")
-    # Which assembler, not where it is installed: COMDAT names must not depend on a machine's paths.
-    assembler = (os.path.basename(layout.assembler[0]), *layout.assembler[1:]) if layout.assembler else ("integrated",)
-    key = "|".join((target.triple, target.cpu, target.features, " ".join(assembler)))
-    asm, moved = layout_.rewrite(asm, layout.fold, key, layout.function_sections)
-    if layout.assembler is None:
-        obj = llvm.assemble(asm, tm, target.triple)
+        return obj, 0, False
+    if foreign:
+        if assembler is None:
+            raise InputError(name, f"has assembly, and llvmlite cannot assemble {target.triple} in process: "
+                                   "pass --assembler CMD (a clang driver, e.g. zig cc)")
+        asm = layout_.compile_external(assembler, ir, opt_level, target.reloc, _LLVM_OPTIONS, name)
     else:
-        obj = layout_.assemble_external(layout.assembler, asm, name)
+        asm = llvm.emit_assembly(mod, tm)
+    clock.lap("codegen")
+    moved = 0
+    if rewrite:
+        assert layout is not None
+        # Which assembler, not where it is installed: COMDAT names must not depend on a machine's paths.
+        tool = (os.path.basename(layout.assembler[0]), *layout.assembler[1:]) if layout.assembler else ("integrated",)
+        key = "|".join((target.triple, target.cpu, target.features, " ".join(tool)))
+        asm, moved = layout_.rewrite(asm, layout.fold, key, layout.function_sections)
+    obj = llvm.assemble(asm, tm, target.triple) if assembler is None else \
+        layout_.assemble_external(assembler, asm, name)
     clock.lap("layout")
-    return obj, moved
+    return obj, moved, foreign
 
 
-def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: layout_.Layout | None) -> Result:
-    obj, moved = _emit(mod, tm, result_fields["target"], layout, name, clock)
+def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: layout_.Layout | None,
+             assembler: tuple[str, ...] | None, ir: bytes, opt_level: int) -> Result:
+    """`ir`: the optimized module's bitcode, as saved before codegen."""
+    obj, moved, external = _emit(mod, tm, result_fields["target"], layout, name, clock, assembler, ir, opt_level)
     # The outliner and the function merger leave IR declarations of what they created: count them.
     names = [fn.name for fn in mod.functions]
     payloads = [(kind, data) for _, kind, data in sections.find_payloads(obj, name)]
+    if external:  # as llvmlite's codegen would have named the module in its function map
+        payloads = [(k, records.rename_module(bytes(d), layout_.EXTERNAL_MODULE, mod.name) if k == sections.MERGE
+                     else d) for k, d in payloads]
     clock.lap("io")
     result = Result(obj=obj, payloads=payloads, timings=clock.timings,
                     outlined=sum(n.startswith("OUTLINED_FUNCTION") for n in names),
@@ -158,13 +178,14 @@ def _codegen(mod, tm, name: str, clock: _Clock, result_fields: dict, layout: lay
 
 
 _BLOB_DIR = ""
+_LLVM_OPTIONS: tuple[str, ...] = ()
 
 
 def start(llvm_options: tuple[str, ...], blob_dir: str) -> None:
     """A worker's start: the round's process-global LLVM options, and where the bytes jobs name by digest are."""
-    global _BLOB_DIR
+    global _BLOB_DIR, _LLVM_OPTIONS
     llvm.init(llvm_options)
-    _BLOB_DIR = blob_dir
+    _BLOB_DIR, _LLVM_OPTIONS = blob_dir, llvm_options
 
 
 def blob(digest: str) -> bytes:
@@ -240,7 +261,8 @@ def round_one(job: RoundOneJob) -> Result:
     clock.lap("opt")
     ir = llvm.bitcode(mod)  # before codegen, which rewrites the module in place
     clock.lap("io")
-    return _codegen(mod, tm, job.name, clock, {"ir": ir, "target": target}, job.layout)
+    return _codegen(mod, tm, job.name, clock, {"ir": ir, "target": target}, job.layout, job.assembler, ir,
+                    job.opt_level)
 
 
 def round_two(job: RoundTwoJob) -> Result:
@@ -248,4 +270,5 @@ def round_two(job: RoundTwoJob) -> Result:
     mod = llvm.parse_module(job.ir, job.name)
     tm = llvm.target_machine(job.target, job.opt_level)
     clock.lap("parse")
-    return _codegen(mod, tm, job.name, clock, {"target": job.target}, job.layout)
+    return _codegen(mod, tm, job.name, clock, {"target": job.target}, job.layout, job.assembler, job.ir,
+                    job.opt_level)

@@ -144,6 +144,15 @@ def read_map(r: ByteReader) -> StableFunctionMap:
     return fmap
 
 
+def rename_module(data: bytes, old: str, new: str) -> bytes:
+    """A `__llvm_merge` section's maps with the module name `old` (which another compiler's module
+    identifier gave them) as `new`; the rest is written back as it was read."""
+    maps = read_all(data, "merge")
+    for fmap in maps:
+        fmap.set_names([new if n == old else n for n in fmap.names])
+    return b"".join(write_map(m) for m in maps)
+
+
 def read_all(data: bytes, kind: str) -> list:
     """Every record in one section's bytes; `kind` is "outline" or "merge"."""
     reader = ByteReader(data)
