@@ -123,6 +123,14 @@ class Artefacts:
         self._put("ir", k.ir, r.ir)
         self._put(self._round_one_stream, k.round_one, r.to_entry())
 
+    def round_one_alone(self, m: ModuleInput) -> Result | None:
+        if self.store is None:
+            return None
+        return self._counted("size guard", "object", self.keys[m.output].round_one_alone(self.opts), Result.from_entry)
+
+    def save_round_one_alone(self, m: ModuleInput, r: Result) -> None:
+        self._put("object", self.keys[m.output].round_one_alone(self.opts), r.to_entry())
+
     def round_two(self, m: ModuleInput, r1: Result, cgdata_digest: str) -> Result | None:
         if self.store is None:
             return None

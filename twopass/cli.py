@@ -100,6 +100,8 @@ def codegen_arguments(p, inputs: bool = True) -> None:
                    help="2 (default) runs the global round; 1 stops after round one (local outlining)")
     p.add_argument("--no-merge-functions", dest="merge_functions", action="store_false",
                    help="do not run LLVM's global function merger")
+    p.add_argument("--size-guard", choices=("on", "off"), default="on",
+                   help="two rounds: keep round one's objects when their estimated linked .text is smaller (default)")
     p.add_argument("--target-cpu", help="override the CPU the module asks for")
     p.add_argument("--target-features", help="override the target features the module asks for")
     p.add_argument("--relocation-model", choices=("static", "pic"), help="override the module's PIC level")
@@ -201,7 +203,7 @@ def build_options(args):
                         merge_functions=args.merge_functions, extra_llvm=tuple(args.mllvm),
                         overrides=TargetOverrides(args.target_cpu, args.target_features, args.relocation_model),
                         layout=Layout(args.fold_outlined, assembler, args.function_sections),
-                        thin_link=_link_options(args),
+                        thin_link=_link_options(args), size_guard=args.size_guard == "on",
                         cgdata_in=os.path.abspath(args.cgdata_in) if args.cgdata_in else None)
 
 

@@ -188,6 +188,42 @@ def elf_sections(data: bytes | memoryview, path: str) -> list[Section]:
     return out
 
 
+class Symbol(NamedTuple):
+    name: str
+    value: int
+    size: int
+    type: int        # STT_*: 0 NOTYPE, 1 OBJECT, 2 FUNC, 3 SECTION, 4 FILE
+    bind: int        # STB_*: 0 LOCAL, 1 GLOBAL, 2 WEAK
+    visibility: int  # STV_*: 0 DEFAULT, 2 HIDDEN
+    shndx: int       # 0: undefined
+
+
+def elf_symbols(sections: list[Section], path: str) -> list[Symbol]:
+    """The symbol table of a 64-bit little-endian ELF object (what twopass writes), from its sections."""
+    symtab = next((s for s in sections if s.type == 2), None)  # SHT_SYMTAB
+    if symtab is None:
+        return []
+    strtab = bytes(sections[symtab.link].data) if symtab.link < len(sections) else b""
+    out = []
+    for j in range(len(symtab.data) // 24):
+        nm, info, other, shndx, value, size = _unpack(symtab.data, "<IBBHQQ", j * 24, path, "symbol")
+        out.append(Symbol(_cstr(strtab, nm, path, "symbol name").decode("utf-8", "surrogateescape"), value, size,
+                          info & 0xF, info >> 4, other & 3, shndx))
+    return out
+
+
+def elf_relocations(sections: list[Section], path: str) -> dict[int, list[tuple[int, int, int, int]]]:
+    """SHT_RELA entries by the index of the section they apply to: (offset, type, symbol index, addend)."""
+    out: dict[int, list[tuple[int, int, int, int]]] = {}
+    for s in sections:
+        if s.type == 4:  # SHT_RELA
+            rel = out.setdefault(s.info, [])
+            for j in range(len(s.data) // 24):
+                off, info, addend = _unpack(s.data, "<QQq", j * 24, path, "relocation")
+                rel.append((off, info & 0xFFFFFFFF, info >> 32, addend))
+    return out
+
+
 def macho_sections(data: bytes | memoryview, path: str) -> list[Section]:
     """The sections of every LC_SEGMENT / LC_SEGMENT_64 load command of a little-endian Mach-O object."""
     view = _view(data)

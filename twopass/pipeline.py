@@ -62,6 +62,7 @@ class BuildResult:
     thin_link: dict | None = None  # what the thin link decided, in numbers
     summary_seconds: float = 0.0  # the summary workers' time
     cgdata_used: dict | None = None  # how much of the data a reader or round two found again
+    size_guard: dict | None = None  # which round's objects a two-round build kept, and the estimates
     jobs: int = 1
 
     def codegen_data(self) -> cgdata.CodeGenData:
@@ -116,6 +117,8 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
             b.merge(survivors)
         if plan.options.two_rounds:
             b.round_two(survivors)
+            if plan.options.size_guard:
+                b.size_guard([m for m in survivors if m.output in b.result.round_two])
         b.write_outputs(outdir)
     except BuildFailed as e:
         if run.report:
@@ -290,6 +293,37 @@ class _Build:
             r2 = result.round_two.get(m.output)
             if r2 is not None and not r2.cached:
                 self.cache.save_round_two(m, r2, digest)
+
+    def size_guard(self, modules: list[ModuleInput]) -> None:
+        """Round one's objects instead of round two's when they are estimated smaller (sizeguard.py); they are
+        made again from the saved IR with the layout a `--rounds 1` build gives, and estimated again."""
+        from . import sizeguard
+        start = time.perf_counter()
+        result, opts = self.result, self.opts
+        r1 = {m.output: result.round_one[m.output] for m in modules}
+        choice = sizeguard.choose({o: r.obj for o, r in r1.items()},
+                                  {m.output: result.round_two[m.output].obj for m in modules})
+        if choice["kept"] == "round one":
+            alone = opts.one_round()
+            made = self._round(
+                Round("round 1 final", workers.round_two, opts.llvm_options(1)), modules,
+                lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
+                                              alone.final_layout(1), opts.layout.assembler),
+                self.cache.round_one_alone)
+            for m in modules:
+                r = made.get(m.output)
+                if r is not None and not r.cached:
+                    self.cache.save_round_one_alone(m, r)
+            if len(made) == len(modules):
+                laid_out = sizeguard.estimate({o: r.obj for o, r in made.items()}).total
+                choice["round_one_text"] = laid_out
+                if laid_out < choice["round_two_text"]:
+                    result.round_two = made
+                else:
+                    choice["kept"] = "round two"
+            choice["saved"] = max(0, choice["round_two_text"] - choice["round_one_text"])
+        result.size_guard = choice
+        result.phases["size guard"] = time.perf_counter() - start
 
     def write_outputs(self, outdir: str) -> None:
         """The objects and what goes with them: temporaries, then (when every module succeeded) the merged

@@ -6,6 +6,7 @@ modules, mixed target triples, name clashes) are reported before any work is don
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -67,10 +68,14 @@ class BuildOptions:
     cgdata_in: str | None = None      # reader build: one round that uses this data
     cgdata_in_digest: str = ""        # its contents' sha256: the cache key must not trust a path
     thin_link: LinkOptions | None = None  # import across modules (None: each module alone)
+    size_guard: bool = True           # two rounds: keep round one's objects when they are smaller
 
     @property
     def two_rounds(self) -> bool:
         return self.outliner == "global" and self.rounds == 2 and self.cgdata_in is None
+
+    def one_round(self) -> "BuildOptions":
+        return dataclasses.replace(self, rounds=1)
 
     @property
     def generates_cgdata(self) -> bool:
@@ -155,6 +160,10 @@ class ModuleKeys:
     round_one: str
     base: str
 
+    def round_one_alone(self, options: BuildOptions) -> str:
+        """The size guard's fallback: the object a `--rounds 1` build of the module makes (and caches)."""
+        return _round_one_key(self.base, options.one_round())
+
     def round_two(self, options: BuildOptions, cgdata_digest: str) -> str:
         return _digest({"round": 2, "base": self.base, "cgdata": cgdata_digest,
                         "llvm": list(options.llvm_options(2)),
@@ -191,11 +200,12 @@ def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, 
     base = _digest({"format": _KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest, "link": link,
                     "opt_level": options.opt_level, "cpu": o.cpu, "features": o.features, "reloc": o.reloc,
                     "llvm": list(options.llvm_options(1)), "cgdata_in": options.cgdata_in_digest})
-    return ModuleKeys(ir=_digest({"stream": "ir", "base": base}),
-                      round_one=_digest({"round": 1, "base": base, "two_rounds": options.two_rounds,
-                                         "layout": _layout_fields(options.final_layout(1)),
-                                         **_text_route(options)}),
-                      base=base)
+    return ModuleKeys(ir=_digest({"stream": "ir", "base": base}), round_one=_round_one_key(base, options), base=base)
+
+
+def _round_one_key(base: str, options: BuildOptions) -> str:
+    return _digest({"round": 1, "base": base, "two_rounds": options.two_rounds,
+                    "layout": _layout_fields(options.final_layout(1)), **_text_route(options)})
 
 
 def expand_inputs(args: list[str], _depth: int = 0) -> list[str]:

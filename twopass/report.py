@@ -68,6 +68,8 @@ def build_report(result: "BuildResult") -> dict:
                                    "stable_function_map": f["funcmap"]}
     if result.cgdata_used is not None:
         report["cgdata_used"] = result.cgdata_used
+    if result.size_guard is not None:
+        report["size_guard"] = result.size_guard
     return report
 
 

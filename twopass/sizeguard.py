@@ -1,0 +1,110 @@
+"""The size guard: a two-round build is never larger than its own round one.
+
+Global outlining can lose: on some programs LLVM's own two rounds give more `.text` than one. After round two,
+twopass estimates what each set of objects adds to a linked `.text` (see `estimate`: lld's --gc-sections and
+--icf=all emulated on the objects' sections, symbols and relocations) and keeps round two only if it is
+smaller. The choice is for the whole build: round two's outlined copies are shared across modules,
+so one module's choice changes what the others' cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import objfile
+
+_SHF_ALLOC, _SHF_EXECINSTR = 0x2, 0x4
+_SHT_PROGBITS, _SHT_NOBITS, _SHT_GROUP = 1, 8, 17
+_STT_SECTION, _STB_LOCAL = 3, 0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    total: int
+    by_module: dict[str, int]
+    folded: int     # bytes of identical copies counted once (what ICF folds)
+    collected: int  # bytes of code nothing reaches (what --gc-sections drops)
+
+
+def estimate(objects: dict[str, bytes]) -> Estimate:
+    """Linked `.text` bytes these objects add, as lld would lay them out with --gc-sections and --icf=all:
+    executable sections padded to their alignment; those no reference reaches from data, `main` or (without
+    a `main`: a library) any default-visibility symbol left out; identical ones (same bytes, same relocations
+    to the same symbols) counted once. Modules in name order; the count does not depend on it."""
+    mods = {name: _Module(name, objects[name]) for name in sorted(objects)}
+    defined: dict[str, tuple[str, int]] = {}
+    for m in mods.values():
+        for sym in m.symbols:
+            if sym.bind != _STB_LOCAL and sym.shndx and sym.name not in defined:
+                defined[sym.name] = (m.name, sym.shndx)
+    library = "main" not in defined
+    live: set[tuple[str, int]] = set()
+    work = []
+    for m in mods.values():
+        for i, sec in enumerate(m.sections):
+            if sec.flags & _SHF_ALLOC and not sec.flags & _SHF_EXECINSTR and sec.name != ".eh_frame":
+                work.append((m.name, i))  # data (function tables, .init_array): kept, and it keeps code
+        for sym in m.symbols:
+            if sym.shndx and sym.bind != _STB_LOCAL and (sym.name == "main" or library and sym.visibility == 0):
+                work.append((m.name, sym.shndx))
+    while work:
+        node = work.pop()
+        if node in live or node[0] not in mods:
+            continue
+        live.add(node)
+        m = mods[node[0]]
+        for _, _, index, _ in m.relocations.get(node[1], ()):
+            if index >= len(m.symbols):
+                continue
+            sym = m.symbols[index]
+            if sym.shndx and (sym.bind == _STB_LOCAL or sym.type == _STT_SECTION):
+                work.append((m.name, sym.shndx))
+            elif sym.name in defined:
+                work.append(defined[sym.name])
+    seen: set[tuple] = set()
+    by_module: dict[str, int] = {}
+    folded = collected = 0
+    for m in mods.values():
+        total = 0
+        for i, sec in enumerate(m.sections):
+            if sec.type != _SHT_PROGBITS or sec.flags & (_SHF_ALLOC | _SHF_EXECINSTR) != _SHF_ALLOC | _SHF_EXECINSTR:
+                continue
+            size = -(-sec.size // max(sec.align, 1)) * max(sec.align, 1)
+            if (m.name, i) not in live:
+                collected += size
+                continue
+            identity = m.identity(i)
+            if identity in seen:
+                folded += size
+                continue
+            seen.add(identity)
+            total += size
+        by_module[m.name] = total
+    return Estimate(sum(by_module.values()), by_module, folded, collected)
+
+
+class _Module:
+    def __init__(self, name: str, data: bytes):
+        self.name = name
+        self.sections = objfile.elf_sections(data, name)
+        self.symbols = objfile.elf_symbols(self.sections, name)
+        self.relocations = objfile.elf_relocations(self.sections, name)
+
+    def identity(self, index: int) -> tuple:
+        """What ICF compares: the bytes and every relocation, local targets by place (never equal across
+        modules), global ones by name."""
+        relocs = []
+        for off, kind, sym_index, addend in self.relocations.get(index, ()):
+            sym = self.symbols[sym_index] if sym_index < len(self.symbols) else None
+            target = ("?",) if sym is None else (self.name, sym.shndx, sym.value) if \
+                sym.bind == _STB_LOCAL and sym.shndx else (sym.name,)
+            relocs.append((off, kind, target, addend))
+        return bytes(self.sections[index].data), tuple(relocs)
+
+
+def choose(round_one: dict[str, bytes], round_two: dict[str, bytes]) -> dict:
+    """Which round's objects to keep, and the estimates behind it (the report's `size_guard`)."""
+    one, two = estimate(round_one), estimate(round_two)
+    keep = "round two" if two.total <= one.total else "round one"
+    return {"kept": keep, "round_one_text": one.total, "round_two_text": two.total,
+            "round_two_folded": two.folded, "saved": max(0, two.total - one.total)}
