@@ -1,4 +1,4 @@
-"""ELF64 little-endian objects for tests: sections (from twopass.objfile), symbols, relocations and COMDAT
+"""ELF64 little-endian objects for tests: sections, symbols and relocations (from twopass.objfile) and COMDAT
 groups, so tests can check object layout without parsing tool output."""
 
 from __future__ import annotations
@@ -56,28 +56,15 @@ class Elf:
 def read(data: bytes) -> Elf:
     assert data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1, "ELF64 little-endian only"
     raw = objfile.elf_sections(data, "object")
-
-    def name_at(table: bytes, off: int) -> str:
-        return table[off:table.index(b"\0", off)].decode()
-
     sections = [Section(i, s.name, s.type, s.flags, bytes(s.data), s.link, s.info, s.align)
                 for i, s in enumerate(raw)]
-    symbols: list[Symbol] = []
-    symtab = next((s for s in sections if s.type == SHT_SYMTAB), None)
-    if symtab is not None:
-        strtab = sections[symtab.link].data
-        for j in range(len(symtab.data) // 24):
-            nm, info, other, shndx, value, size = struct.unpack_from("<IBBHQQ", symtab.data, j * 24)
-            symbols.append(Symbol(name_at(strtab, nm), value, size, info & 0xF, info >> 4, other & 3, shndx))
+    symbols = [Symbol(*sym) for sym in objfile.elf_symbols(raw, "object")]
     elf = Elf(sections, symbols)
+    for target, rel in objfile.elf_relocations(raw, "object").items():
+        elf.relocations[sections[target].name] = [(off, kind, elf.reloc_target(symbols[sym]), addend)
+                                                  for off, kind, sym, addend in rel]
     for s in sections:
-        if s.type == SHT_RELA:
-            rel = []
-            for j in range(len(s.data) // 24):
-                off, info, addend = struct.unpack_from("<QQq", s.data, j * 24)
-                rel.append((off, info & 0xFFFFFFFF, elf.reloc_target(symbols[info >> 32]), addend))
-            elf.relocations[sections[s.info].name] = rel
-        elif s.type == SHT_GROUP:
+        if s.type == SHT_GROUP:
             members = struct.unpack_from(f"<{len(s.data) // 4}I", s.data)
             elf.groups[symbols[s.info].name] = [sections[m].name for m in members[1:]]
     return elf
