@@ -48,9 +48,7 @@ def build_bitcode(target: str, cache_dir: str | os.PathLike | None = None) -> li
                      what=f"compiling {p.name}", env=zig_env(cache))
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             list(pool.map(compile_one, units))
-        if out.exists():
-            shutil.rmtree(out)
-        publish_dir(tmp, out)
+        publish_dir(tmp, out, replace=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return objs

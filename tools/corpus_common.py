@@ -93,8 +93,11 @@ def run_step(cmd: Sequence[str], *, what: str, **kw) -> subprocess.CompletedProc
     return proc
 
 
-def publish_dir(tmp: Path, final: Path) -> None:
-    """Atomically move a finished directory into place; if another process won the race, keep theirs."""
+def publish_dir(tmp: Path, final: Path, replace: bool = False) -> None:
+    """Atomically move a finished directory into place; if another process won the race, keep theirs.
+    `replace`: an incomplete one already there (files deleted by hand) goes first."""
+    if replace and final.exists():
+        shutil.rmtree(final)
     try:
         os.rename(tmp, final)
     except OSError:
@@ -151,9 +154,7 @@ def fetch_sdist(package: str, version: str, sha256: str, subdir: str, dest_name:
         missing = [r for r in required if not (tmp_dir / r).exists()]
         if missing:
             raise CorpusError(f"{sdist}: {subdir}/ lacks {', '.join(missing)}")
-        if dest.exists():  # incomplete: replace it
-            shutil.rmtree(dest)
-        publish_dir(tmp_dir, dest)
+        publish_dir(tmp_dir, dest, replace=True)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return dest

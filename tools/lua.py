@@ -105,9 +105,7 @@ def edit_sources(edits: dict[str, Sequence[tuple[str, str]]], cache_dir: str | o
         if missing:
             raise CorpusError(f"no such Lua sources to edit: {sorted(missing)}")
         (tmp / ".complete").write_text("")
-        if out.exists():
-            shutil.rmtree(out)
-        publish_dir(tmp, out)
+        publish_dir(tmp, out, replace=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

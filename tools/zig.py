@@ -126,9 +126,7 @@ def build_bitcode(target: str | Target, cache_dir: str | os.PathLike | None = No
         manifest = {"target": t.triple, "flags": compile_flags(t, debug, cflags), "zig": zig_version(),
                     "objects": [f"{s.stem}.o" for s in srcs]}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        if out_dir.exists():  # incomplete (files deleted by hand): replace it
-            shutil.rmtree(out_dir)
-        publish_dir(tmp, out_dir)
+        publish_dir(tmp, out_dir, replace=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return objs

@@ -296,6 +296,7 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
         return asm, 0
     if not asm.endswith("\n"):
         asm += "\n"
+    asm = _rebase_lists(asm)
     blocks = _find_blocks(asm, function_sections)
     comdat = fold == "comdat"
     bad = _unsafe(asm, blocks, comdat) if blocks else set()
@@ -369,8 +370,10 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
 
 _CU_ABBREV = _Pattern(r"\t\.section\t\.debug_abbrev,[^\n]*\n\t\.byte\t1\n\t\.byte\t17\n\t\.byte\t[01]\n"
                         r"((?:\t\.byte\t\d+\n\t\.byte\t\d+\n)*?)\t\.byte\t0\n\t\.byte\t0\n")
-_CU_HEADER = _Pattern(r"\.Ldebug_info_start0:\n\t\.short\t4\n\t\.long\t\.debug_abbrev\n\t\.byte\t8\n"
-                        r"(?:\t[^\n]*\n)*?\t\.quad\t\.Lfunc_begin0\n(\t\.long\t(\.Lfunc_end\d+)-\.Lfunc_begin0\n)")
+_CU_HEADER = _Pattern(r"\.Ldebug_info_start0:\n\t\.(?:short|hword)\t4\n\t\.(?:long|word)\t\.debug_abbrev\n\t\.byte\t8\n"
+                        r"(?:\t[^\n]*\n)*?\t\.(?:quad|xword)\t(\.Lfunc_begin0|\.Ltwopass_text0)\n"
+                        r"(\t\.(?:long|word)\t(\.Lfunc_end\d+)-(?:\.Lfunc_begin0|\.Ltwopass_text0)\n)")
+_TEXT_BASE = ".Ltwopass_text0"
 
 
 def _cover_moved_code(asm: str, placed: list[tuple[str, str]]) -> str:
@@ -386,28 +389,81 @@ def _cover_moved_code(asm: str, placed: list[tuple[str, str]]) -> str:
         return asm
     values = abbrev[1].replace("\t.byte\t", "").split("\n")[:-1]
     pairs = list(zip(values[::2], values[1::2]))
-    ranges = "".join(f"\t.quad\t-1\n\t.quad\t{sym}\n\t.quad\t0\n\t.quad\t{end}-{sym}\n" for sym, end in placed)
+    q, w = ("xword", "word") if "\t.xword\t" in asm else ("quad", "long")  # AArch64's spelling of 8 and 4 bytes
+    ranges = "".join(f"\t.{q}\t-1\n\t.{q}\t{sym}\n\t.{q}\t0\n\t.{q}\t{end}-{sym}\n" for sym, end in placed)
     if ("18", "6") in pairs and header is not None:  # DW_AT_high_pc, DW_FORM_data4
         pairs[pairs.index(("18", "6"))] = ("85", "23")  # DW_AT_ranges, DW_FORM_sec_offset: the same 4 bytes
         block = "".join(f"\t.byte\t{a}\n\t.byte\t{f}\n" for a, f in pairs)
         asm = asm[:abbrev.start(1)] + block + asm[abbrev.end(1):]
         header = _CU_HEADER.search(asm)
-        asm = asm[:header.start(1)] + "\t.long\t.Ltwopass_cu_ranges\n" + asm[header.end(1):]
-        text = f"\t.quad\t-1\n\t.quad\t.Lfunc_begin0\n\t.quad\t0\n\t.quad\t{header[2]}-.Lfunc_begin0\n"
+        base = header[1]
+        asm = asm[:header.start(2)] + f"\t.{w}\t.Ltwopass_cu_ranges\n" + asm[header.end(2):]
+        text = f"\t.{q}\t-1\n\t.{q}\t{base}\n\t.{q}\t0\n\t.{q}\t{header[3]}-{base}\n"
         return (asm + "\t.section\t.debug_ranges,\"\",@progbits\n.Ltwopass_cu_ranges:\n" + text + ranges +
-                "\t.quad\t0\n\t.quad\t0\n")
+                f"\t.{q}\t0\n\t.{q}\t0\n")
     listed = _CU_RANGES.search(asm)
     if ("85", "23") in pairs and listed is not None:
         start = asm.find(f"\n{listed[1]}:\n")
-        end = asm.find("\t.quad\t0\n\t.quad\t0\n", start)
-        if start >= 0 and end >= 0:
-            return asm[:end] + ranges + asm[end:]
+        stop = _LIST_END.search(asm, start) if start >= 0 else None
+        if stop is not None:
+            return asm[:stop.start()] + ranges + asm[stop.start():]
     return asm
 
 
-_CU_RANGES = _Pattern(r"\.Ldebug_info_start0:\n\t\.short\t4\n\t\.long\t\.debug_abbrev\n\t\.byte\t8\n"
-                        r"(?:\t\.(?:byte|short|long|quad)\t[^\n]*\n){0,12}?\t\.long\t(\.Ldebug_ranges\d+)\n")
-_RANGE_PAIR = _Pattern(r"(\t\.quad\t)(\.Lfunc_begin(\d+))\n(\t\.quad\t)(\.Lfunc_end(\d+))\n")
+_CU_RANGES = _Pattern(r"\.Ldebug_info_start0:\n\t\.(?:short|hword)\t4\n\t\.(?:long|word)\t\.debug_abbrev\n\t\.byte\t8\n"
+                        r"(?:\t\.(?:byte|short|hword|long|word|quad|xword)\t[^\n]*\n){0,12}?"
+                        r"\t\.(?:long|word)\t(\.Ldebug_ranges\d+)\n")
+_RANGE_PAIR = _Pattern(r"(\t\.(?:quad|xword)\t)(\.Lfunc_begin(\d+))\n(\t\.(?:quad|xword)\t)(\.Lfunc_end(\d+))\n")
+
+
+_LIST_START = _Pattern(r"^\.Ldebug_(?:loc|ranges)\d+:\n", re.M)
+_LIST_END = _Pattern(r"\t\.(quad|xword)\t0\n\t\.(?:quad|xword)\t0\n")  # x86 and AArch64 spell 8 bytes apart
+_BASE_DIFF = _Pattern(r"\t\.(?:quad|xword)\t([A-Za-z_.$][\w.$]*)-\.Lfunc_begin0\n")
+
+
+def _rebase_lists(asm: str) -> str:
+    """DWARF 4 location and range lists measure from the unit's base, `.Lfunc_begin0`, which ties every function
+    they describe to the first one's section. A list that describes one other function gets a base-address
+    selection entry (that function's symbol) and measures from it instead, as LLVM's own -ffunction-sections
+    output does, so the function can move to a section of its own (and be collected or folded)."""
+    if "\t.section\t.debug_loc" not in asm and "\t.section\t.debug_ranges" not in asm:
+        return asm
+    functions = sorted((m.start(2), m[1]) for m in _FUNCTION.finditer(asm))
+    starts = [p for p, _ in functions]
+    label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
+
+    def function_of(label: str) -> str | None:
+        i = bisect.bisect_right(starts, label_at.get(label, -1)) - 1
+        return functions[i][1] if i >= 0 else None
+
+    first = function_of(".Lfunc_begin0")
+    header = _CU_HEADER.search(asm)
+    text_at = asm.find("\t.text\n")
+    if header is not None and header[1] == ".Lfunc_begin0" and 0 <= text_at < label_at.get(".Lfunc_begin0", -1):
+        # The unit's own range starts at a label of its own at the top of `.text` (the first function can
+        # move too), and every list gets a base of its own, the first function's included.
+        at = text_at + len("\t.text\n")
+        low = header.start(1)
+        asm = (asm[:at] + f"{_TEXT_BASE}:\n" + asm[at:low] + _TEXT_BASE + asm[header.end(1):header.start(2)] +
+               header[2].replace("-.Lfunc_begin0\n", f"-{_TEXT_BASE}\n") + asm[header.end(2):])
+        functions = sorted((m.start(2), m[1]) for m in _FUNCTION.finditer(asm))
+        starts = [p for p, _ in functions]
+        label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
+        first = None
+    out, pos = [], 0
+    for m in _LIST_START.finditer(asm):
+        stop = _LIST_END.search(asm, m.end())
+        if stop is None:
+            break
+        body = asm[m.end():stop.start()]
+        owners = {function_of(x) for x in _BASE_DIFF.findall(body)}
+        if len(owners) != 1 or None in owners or first in owners:
+            continue
+        (fn,) = owners
+        word = stop[1]
+        out += [asm[pos:m.end()], f"\t.{word}\t-1\n\t.{word}\t{fn}\n", body.replace("-.Lfunc_begin0\n", f"-{fn}\n")]
+        pos = stop.start()
+    return "".join(out) + asm[pos:] if out else asm
 
 
 _END_DIFF = _Pattern(r"(\.Lfunc_end\d+)-([A-Za-z_.$][\w.$]*)(?![\w.$])")
