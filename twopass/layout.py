@@ -399,7 +399,8 @@ def _cover_moved_code(asm: str, placed: list[tuple[str, str]]) -> str:
         base = header[1]
         asm = asm[:header.start(2)] + f"\t.{w}\t.Ltwopass_cu_ranges\n" + asm[header.end(2):]
         text = f"\t.{q}\t-1\n\t.{q}\t{base}\n\t.{q}\t0\n\t.{q}\t{header[3]}-{base}\n"
-        return (asm + "\t.section\t.debug_ranges,\"\",@progbits\n.Ltwopass_cu_ranges:\n" + text + ranges +
+        # `.text` last: when every function moved, its entry is (0, 0), which ends a DWARF 4 list.
+        return (asm + "\t.section\t.debug_ranges,\"\",@progbits\n.Ltwopass_cu_ranges:\n" + ranges + text +
                 f"\t.{q}\t0\n\t.{q}\t0\n")
     listed = _CU_RANGES.search(asm)
     if ("85", "23") in pairs and listed is not None:
