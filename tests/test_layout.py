@@ -444,3 +444,5 @@ def test_macho_objects_are_left_alone(twopass, tmp_path):
     assert flags & 0x2000  # MH_SUBSECTIONS_VIA_SYMBOLS
     report = json.loads((tmp_path / "r.json").read_text())["modules"][0]["round1"]
     assert report["outlined_functions"] >= 1 and report["moved_functions"] == 0
+    twopass("build", bc, "-o", tmp_path / "two", "--report", tmp_path / "r2.json", check=True)  # two rounds
+    assert "size_guard" not in json.loads((tmp_path / "r2.json").read_text())  # it estimates ELF links only

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from . import cache as cache_, cgdata, globaldata, llvm, report, workers
+from . import layout as layout_
 from .artefacts import Artefacts, CacheStats
 from .errors import TwopassError
 from .executor import Executor, LocalExecutor, Round
@@ -117,7 +118,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
             b.merge(survivors)
         if plan.options.two_rounds:
             b.round_two(survivors)
-            if plan.options.size_guard:
+            if plan.options.size_guard and layout_.applies_to(plan.triple):  # it reads ELF objects
                 b.size_guard([m for m in survivors if m.output in b.result.round_two])
         b.write_outputs(outdir)
     except BuildFailed as e:
