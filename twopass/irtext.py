@@ -127,6 +127,21 @@ def parse(text: str) -> ParsedIR:
     return ir
 
 
+def _metadata_closure(lines: list[str], text: str) -> list[str]:
+    """The metadata lines `text` and the module flags name, directly or through each other, in their order."""
+    by_id = {line[1:line.index(" ")]: line for line in lines if line[1:2].isdigit()}
+    todo = set(_META_REF.findall(text))
+    todo.update(ref for line in lines if line.startswith("!llvm.module.flags") for ref in _META_REF.findall(line))
+    keep: set[str] = set()
+    while todo:
+        n = todo.pop()
+        if n in keep or n not in by_id:
+            continue
+        keep.add(n)
+        todo.update(_META_REF.findall(by_id[n].split(" = ", 1)[1]))
+    return [line for line in lines if not line[1:2].isdigit() or line[1:line.index(" ")] in keep]
+
+
 def _instructions(body: list[str]) -> list[str]:
     return [ln for ln in body if ln.startswith("  ") and not ln.lstrip().startswith(("#dbg_", ";"))
             and "@llvm.dbg." not in ln and "@llvm.pseudoprobe" not in ln]
@@ -241,9 +256,18 @@ def declaration(ent: Entity) -> str:
         (f", align {align[1]}" if align else "")
 
 
+_DBG_ATTACHMENT = re.compile(r",? !dbg !\d+")
+_DBG_RECORD = re.compile(r"^\s*(?:#dbg_|(?:tail |notail )?call void @llvm\.dbg\.)")
+_META_REF = re.compile(r"!(\d+)")
+
+
 def import_module(ir: ParsedIR, functions: list[str]) -> str:
     """The module to link into an importer: `functions` defined available_externally, with everything they
-    (and the metadata they carry) name declared. `ir` is the exporter's, its renames already applied."""
+    (and the metadata they carry) name declared. `ir` is the exporter's, its renames already applied.
+
+    Without their debug info: the exporter's compile unit is not the importer's, and LLVM drops an import's
+    debug info when it parses it anyway ("DICompileUnit not listed in llvm.dbg.cu"), after parsing all of it,
+    once per importer (most of a -g build's import time). Only the metadata the bodies still name comes along."""
     wanted = sorted(set(functions))
     out = [*ir.header, *ir.types]
     bodies, named = [], set()
@@ -252,10 +276,11 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
         m = _define(ent.head)
         head = " ".join(["define", "available_externally", *_without_linkage(m[2].split())]) + " " + \
             ent.head[m.start(3) - 1:]
-        head = re.sub(r" comdat(\(\$" + _NAME + r"\))?", "", head)
-        bodies += [head, *ent.body, "}"]
-        named.update(_refs("\n".join([head, *ent.body])))
-    metadata = ir.metadata
+        head = _DBG_ATTACHMENT.sub("", re.sub(r" comdat(\(\$" + _NAME + r"\))?", "", head))
+        body = [_DBG_ATTACHMENT.sub("", line) for line in ent.body if not _DBG_RECORD.match(line)]
+        bodies += [head, *body, "}"]
+        named.update(_refs("\n".join([head, *body])))
+    metadata = _metadata_closure(ir.metadata, "\n".join(bodies))
     for line in metadata:
         if "@" in line:
             named.update(_refs(line))
@@ -265,7 +290,7 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
             raise ValueError(f"@{name} is used but not defined or declared")
         if used.kind == "alias":
             raise ValueError(f"cannot import a reference to alias @{name}")
-        out.append(declaration(used))
+        out.append(_DBG_ATTACHMENT.sub("", declaration(used)))
     out += bodies
     out += [f"attributes #{n} = {{{a}}}" for n, a in ir.attributes.items()]
     out += metadata
