@@ -267,7 +267,8 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
 
     Without their debug info: the exporter's compile unit is not the importer's, and LLVM drops an import's
     debug info when it parses it anyway ("DICompileUnit not listed in llvm.dbg.cu"), after parsing all of it,
-    once per importer (most of a -g build's import time). Only the metadata the bodies still name comes along."""
+    once per importer (a quarter of a -g build's round-one time). Only the metadata the bodies still name comes
+    along."""
     wanted = sorted(set(functions))
     out = [*ir.header, *ir.types]
     bodies, named = [], set()
