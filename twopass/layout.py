@@ -419,6 +419,7 @@ _RANGE_PAIR = _Pattern(r"(\t\.(?:quad|xword)\t)(\.Lfunc_begin(\d+))\n(\t\.(?:qua
 
 _LIST_START = _Pattern(r"^\.Ldebug_(?:loc|ranges)\d+:\n", re.M)
 _LIST_END = _Pattern(r"\t\.(quad|xword)\t0\n\t\.(?:quad|xword)\t0\n")  # x86 and AArch64 spell 8 bytes apart
+_BEGIN0 = _Pattern(r"^\.Lfunc_begin0:$", re.M)
 _BASE_DIFF = _Pattern(r"\t\.(?:quad|xword)\t([A-Za-z_.$][\w.$]*)-\.Lfunc_begin0\n")
 
 
@@ -429,6 +430,19 @@ def _rebase_lists(asm: str) -> str:
     output does, so the function can move to a section of its own (and be collected or folded)."""
     if "\t.section\t.debug_loc" not in asm and "\t.section\t.debug_ranges" not in asm:
         return asm
+    header = _CU_HEADER.search(asm)
+    text_at = asm.find("\t.text\n")
+    begin0 = _BEGIN0.search(asm)
+    own_base = header is not None and header[1] == ".Lfunc_begin0" and begin0 is not None and \
+        0 <= text_at < begin0.start()
+    if own_base:
+        # The unit's own range starts at a label of its own at the top of `.text` (the first function can
+        # move too), and every list gets a base of its own, the first function's included.
+        assert header is not None
+        at = text_at + len("\t.text\n")
+        asm = (asm[:at] + f"{_TEXT_BASE}:\n" + asm[at:header.start(1)] + _TEXT_BASE +
+               asm[header.end(1):header.start(2)] + header[2].replace("-.Lfunc_begin0\n", f"-{_TEXT_BASE}\n") +
+               asm[header.end(2):])
     functions = sorted((m.start(2), m[1]) for m in _FUNCTION.finditer(asm))
     starts = [p for p, _ in functions]
     label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
@@ -437,20 +451,7 @@ def _rebase_lists(asm: str) -> str:
         i = bisect.bisect_right(starts, label_at.get(label, -1)) - 1
         return functions[i][1] if i >= 0 else None
 
-    first = function_of(".Lfunc_begin0")
-    header = _CU_HEADER.search(asm)
-    text_at = asm.find("\t.text\n")
-    if header is not None and header[1] == ".Lfunc_begin0" and 0 <= text_at < label_at.get(".Lfunc_begin0", -1):
-        # The unit's own range starts at a label of its own at the top of `.text` (the first function can
-        # move too), and every list gets a base of its own, the first function's included.
-        at = text_at + len("\t.text\n")
-        low = header.start(1)
-        asm = (asm[:at] + f"{_TEXT_BASE}:\n" + asm[at:low] + _TEXT_BASE + asm[header.end(1):header.start(2)] +
-               header[2].replace("-.Lfunc_begin0\n", f"-{_TEXT_BASE}\n") + asm[header.end(2):])
-        functions = sorted((m.start(2), m[1]) for m in _FUNCTION.finditer(asm))
-        starts = [p for p, _ in functions]
-        label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
-        first = None
+    first = None if own_base else function_of(".Lfunc_begin0")
     out, pos = [], 0
     for m in _LIST_START.finditer(asm):
         stop = _LIST_END.search(asm, m.end())

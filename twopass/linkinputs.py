@@ -111,9 +111,10 @@ def participants(inputs: list[Input], listed: list[str], resolution: dict[str, d
         chosen.append(b)
         resolved[b.name] = {sym: flags + "x" if sym in named and "p" in flags and "x" not in flags else flags
                             for sym, flags in resolution.get(ident, {}).items()}
+    taking_part = {id(b) for b in chosen}  # by identity, as final_line: equality would compare module bytes
     for inp in inputs:
         for b in inp.bitcode:
-            if not inp.archive and not inp.state.in_lib and b not in chosen:
+            if not inp.archive and not inp.state.in_lib and id(b) not in taking_part:
                 raise InputError(b.name, "bitcode without a ThinLTO summary (full LTO): compile with -flto=thin")
     return chosen, resolved
 
