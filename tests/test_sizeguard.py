@@ -5,6 +5,7 @@ where it wins, keeps round two's. The estimate agrees with lld's links (map file
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,13 @@ def test_brotli_keeps_round_one_where_global_outlining_loses(tmp_path):
     assert objects(tmp_path / "unguarded") != objects(tmp_path / "rounds1")
     (got_one, text_one), (got_two, text_two) = linked(tmp_path / "guarded"), linked(tmp_path / "unguarded")
     assert text_one < text_two
+    sample = tmp_path / "sample.txt"
+    sample.write_bytes(b"".join(o for o in objects(tmp_path / "guarded").values())[:200_000])
+    for exe in (tmp_path / "guarded.exe", tmp_path / "unguarded.exe"):  # the programs work: a round trip
+        packed, back = exe.with_suffix(".br"), exe.with_suffix(".out")
+        subprocess.run([exe, "-f", "-o", packed, sample], check=True)
+        subprocess.run([exe, "-d", "-f", "-o", back, packed], check=True)
+        assert back.read_bytes() == sample.read_bytes() and packed.stat().st_size < sample.stat().st_size
     for est, got in ((guarded["round_one_text"], got_one), (guarded["round_two_text"], got_two)):
         assert abs(est - got) <= 0.005 * got
     again = build(bitcode, tmp_path / "warm", *cache)  # the fallback objects come from the cache
