@@ -6,7 +6,8 @@ The C sources in ``data/src/`` are compiled with the clang that ships in the
 
     data/x86_64/*.o     -target x86_64-linux-gnu   -O2 -g0 -flto=thin
     data/aarch64/*.o    -target aarch64-linux-musl -Oz -g0 -flto=thin
-    data/x86_64-g/*.o   -target x86_64-linux-gnu   -O2 -g  -flto=thin
+    data/x86_64-g/*.o   -target x86_64-linux-gnu   -O2 -g  -flto=thin (DWARF 4, zig's default)
+    data/x86_64-g5/*.o  -target x86_64-linux-gnu   -O2 -gdwarf-5 -flto=thin (clang's and gcc's default)
     data/ll/checksum.ll the x86_64 flags plus -S -emit-llvm (textual IR)
 
 and the x86_64 set is linked and run natively to produce
@@ -63,6 +64,7 @@ VARIANTS = (
     Variant("x86_64", "x86_64-linux-gnu", ("-O2", "-g0")),
     Variant("aarch64", "aarch64-linux-musl", ("-Oz", "-g0")),
     Variant("x86_64-g", "x86_64-linux-gnu", ("-O2", "-g")),
+    Variant("x86_64-g5", "x86_64-linux-gnu", ("-O2", "-gdwarf-5")),
 )
 LL_VARIANT = VARIANTS[0]
 

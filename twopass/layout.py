@@ -19,6 +19,7 @@ one, so `.Lfunc_end<K>` stays in `.text` where it was, and the moved function ge
 only its own `.Lfunc_end<K>-.Lfunc_begin<K>` and `.size` use. A function that something else measures
 across sections (a label difference the assembler could not resolve) stays where it is; so does, in comdat
 mode, one whose inner labels allocated data refers to (a discarded group would leave it dangling).
+`dwarf` first rewrites what debug info measures across functions, so that with `-g` this is rare.
 """
 
 from __future__ import annotations
@@ -30,26 +31,18 @@ import re
 import tempfile
 from dataclasses import dataclass
 
+from . import dwarf
+from .asmtext import FUNCTION as _FUNCTION
+from .asmtext import LABEL as _LABEL
+from .asmtext import Pattern as _Pattern
 from .errors import TwopassError
 
 FOLD_MODES = ("sections", "comdat", "none")
 
 
-class _Pattern:
-    """A regular expression compiled on first use: every build imports this module, but a warm one rewrites
-    no assembly, and compiling these patterns up front was 6% of a warm build."""
-
-    def __init__(self, *args):
-        self._args, self._compiled = args, None
-
-    def __getattr__(self, name: str):
-        if self._compiled is None:
-            self._compiled = re.compile(*self._args)
-        return getattr(self._compiled, name)
 OUTLINED_PREFIX = "OUTLINED_FUNCTION_"
 COMDAT_PREFIX = "OUTLINED_FUNCTION.comdat."
 
-_LABEL = _Pattern(r"^([A-Za-z_.$][\w.$]*):", re.M)
 _GLOBAL = _Pattern(r"^\s*\.(?:globl|global|weak)\s+([\w.$]+)", re.M)
 _TOKEN = _Pattern(r'"(?:[^"\\]|\\.)*"|(?<![%\w.$])[A-Za-z_.$][\w.$]*')
 _SECTION = _Pattern(r"^\t\.(section|pushsection|popsection|previous|text|data|bss)\b[ \t]*([^\s,]*)", re.M)
@@ -149,7 +142,6 @@ _PREAMBLE_LINE = _Pattern(r"\t\.(?:p2align|balign|align|type)\b[^\n]*\n$")
 _NEXT_FUNCTION = _Pattern(r"^(?:\t\.type\t|OUTLINED_FUNCTION_[\w.$]*:$)", re.M)
 _BLOCK_NAME = _Pattern(r"OUTLINED_FUNCTION_[\w.$]*:\n")
 _ANY_LABEL = _Pattern(r"[A-Za-z_.$][\w.$]*:\n")
-_FUNCTION = _Pattern(r"^\t\.type\t([A-Za-z_.$][\w.$]*),[@%]function\n(\1:)", re.M)
 
 
 def _outlined_labels(asm: str):
@@ -296,7 +288,7 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
         return asm, 0
     if not asm.endswith("\n"):
         asm += "\n"
-    asm = _rebase_lists(asm)
+    asm = dwarf.rebase_lists(asm)
     blocks = _find_blocks(asm, function_sections)
     comdat = fold == "comdat"
     bad = _unsafe(asm, blocks, comdat) if blocks else set()
@@ -321,20 +313,10 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
         # last call-site range); .Lfunc_end<K> against anything else stays in .text.
         return f"{new_end[m[1]]}-{m[2]}" if m[2] in inner.get(m[1], ()) else m[0]
 
-    def range_pair(m: re.Match) -> str:
-        """[begin, end) in the range list of a unit with code in several sections: a function's own range
-        moves with it; a run of functions that starts with a moved one keeps, in `.text`, what follows the
-        place it left (where its old end label stays)."""
-        if f".Lfunc_end{m[3]}" not in new_end:
-            return m[0]
-        if m[3] == m[6]:
-            return f"{m[1]}{m[2]}\n{m[4]}{new_end[m[5]]}\n"
-        return f"{m[1]}.Lfunc_end{m[3]}\n{m[4]}{m[5]}\n"
-
     def fix_outside(text: str) -> str:
         if new_end:
             text = _END_DIFF.sub(own_length, text)
-            text = _RANGE_PAIR.sub(range_pair, text)
+            text = dwarf.move_range_pairs(text, new_end)
         return _rename(text, rename) if rename else text
 
     out: list[str] = []
@@ -365,107 +347,8 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
     out.append(fix_outside(asm[pos:]))
     placed = [(rename.get(b.name, b.name), new_end[b.end_label]) for b in blocks
               if b.end_label and (rename.get(b.name) is None or kept[rename[b.name]] is b)]
-    return _cover_moved_code("".join(out), placed), len(blocks)
+    return dwarf.cover_moved_code("".join(out), placed), len(blocks)
 
-
-_CU_ABBREV = _Pattern(r"\t\.section\t\.debug_abbrev,[^\n]*\n\t\.byte\t1\n\t\.byte\t17\n\t\.byte\t[01]\n"
-                        r"((?:\t\.byte\t\d+\n\t\.byte\t\d+\n)*?)\t\.byte\t0\n\t\.byte\t0\n")
-_CU_HEADER = _Pattern(r"\.Ldebug_info_start0:\n\t\.(?:short|hword)\t4\n\t\.(?:long|word)\t\.debug_abbrev\n\t\.byte\t8\n"
-                        r"(?:\t[^\n]*\n)*?\t\.(?:quad|xword)\t(\.Lfunc_begin0|\.Ltwopass_text0)\n"
-                        r"(\t\.(?:long|word)\t(\.Lfunc_end\d+)-(?:\.Lfunc_begin0|\.Ltwopass_text0)\n)")
-_TEXT_BASE = ".Ltwopass_text0"
-
-
-def _cover_moved_code(asm: str, placed: list[tuple[str, str]]) -> str:
-    """Make the compile unit's ranges cover every moved function, so that in a linked program the outlined
-    functions' DWARF lies inside their unit. DWARF 4, one 64-bit unit, as LLVM writes it: either the
-    low_pc/high_pc pair of a unit whose code was all in `.text` (it becomes low_pc + a range list: `.text`, then
-    each moved function), or a range list already (the moved functions are added before its end). Entries use
-    base-address selection, so they need no label difference across sections; anything else is left as is."""
-    if not placed or asm.count(".Lcu_begin") != 1:
-        return asm
-    abbrev, header = _CU_ABBREV.search(asm), _CU_HEADER.search(asm)
-    if abbrev is None:
-        return asm
-    values = abbrev[1].replace("\t.byte\t", "").split("\n")[:-1]
-    pairs = list(zip(values[::2], values[1::2]))
-    q, w = ("xword", "word") if "\t.xword\t" in asm else ("quad", "long")  # AArch64's spelling of 8 and 4 bytes
-    ranges = "".join(f"\t.{q}\t-1\n\t.{q}\t{sym}\n\t.{q}\t0\n\t.{q}\t{end}-{sym}\n" for sym, end in placed)
-    if ("18", "6") in pairs and header is not None:  # DW_AT_high_pc, DW_FORM_data4
-        pairs[pairs.index(("18", "6"))] = ("85", "23")  # DW_AT_ranges, DW_FORM_sec_offset: the same 4 bytes
-        block = "".join(f"\t.byte\t{a}\n\t.byte\t{f}\n" for a, f in pairs)
-        asm = asm[:abbrev.start(1)] + block + asm[abbrev.end(1):]
-        header = _CU_HEADER.search(asm)
-        base = header[1]
-        asm = asm[:header.start(2)] + f"\t.{w}\t.Ltwopass_cu_ranges\n" + asm[header.end(2):]
-        text = f"\t.{q}\t-1\n\t.{q}\t{base}\n\t.{q}\t0\n\t.{q}\t{header[3]}-{base}\n"
-        # `.text` last: when every function moved, its entry is (0, 0), which ends a DWARF 4 list.
-        return (asm + "\t.section\t.debug_ranges,\"\",@progbits\n.Ltwopass_cu_ranges:\n" + ranges + text +
-                f"\t.{q}\t0\n\t.{q}\t0\n")
-    listed = _CU_RANGES.search(asm)
-    if ("85", "23") in pairs and listed is not None:
-        start = asm.find(f"\n{listed[1]}:\n")
-        stop = _LIST_END.search(asm, start) if start >= 0 else None
-        if stop is not None:
-            return asm[:stop.start()] + ranges + asm[stop.start():]
-    return asm
-
-
-_CU_RANGES = _Pattern(r"\.Ldebug_info_start0:\n\t\.(?:short|hword)\t4\n\t\.(?:long|word)\t\.debug_abbrev\n\t\.byte\t8\n"
-                        r"(?:\t\.(?:byte|short|hword|long|word|quad|xword)\t[^\n]*\n){0,12}?"
-                        r"\t\.(?:long|word)\t(\.Ldebug_ranges\d+)\n")
-_RANGE_PAIR = _Pattern(r"(\t\.(?:quad|xword)\t)(\.Lfunc_begin(\d+))\n(\t\.(?:quad|xword)\t)(\.Lfunc_end(\d+))\n")
-
-
-_LIST_START = _Pattern(r"^\.Ldebug_(?:loc|ranges)\d+:\n", re.M)
-_LIST_END = _Pattern(r"\t\.(quad|xword)\t0\n\t\.(?:quad|xword)\t0\n")  # x86 and AArch64 spell 8 bytes apart
-_BEGIN0 = _Pattern(r"^\.Lfunc_begin0:$", re.M)
-_BASE_DIFF = _Pattern(r"\t\.(?:quad|xword)\t([A-Za-z_.$][\w.$]*)-\.Lfunc_begin0\n")
-
-
-def _rebase_lists(asm: str) -> str:
-    """DWARF 4 location and range lists measure from the unit's base, `.Lfunc_begin0`, which ties every function
-    they describe to the first one's section. A list that describes one other function gets a base-address
-    selection entry (that function's symbol) and measures from it instead, as LLVM's own -ffunction-sections
-    output does, so the function can move to a section of its own (and be collected or folded)."""
-    if "\t.section\t.debug_loc" not in asm and "\t.section\t.debug_ranges" not in asm:
-        return asm
-    header = _CU_HEADER.search(asm)
-    text_at = asm.find("\t.text\n")
-    begin0 = _BEGIN0.search(asm)
-    own_base = header is not None and header[1] == ".Lfunc_begin0" and begin0 is not None and \
-        0 <= text_at < begin0.start()
-    if own_base:
-        # The unit's own range starts at a label of its own at the top of `.text` (the first function can
-        # move too), and every list gets a base of its own, the first function's included.
-        assert header is not None
-        at = text_at + len("\t.text\n")
-        asm = (asm[:at] + f"{_TEXT_BASE}:\n" + asm[at:header.start(1)] + _TEXT_BASE +
-               asm[header.end(1):header.start(2)] + header[2].replace("-.Lfunc_begin0\n", f"-{_TEXT_BASE}\n") +
-               asm[header.end(2):])
-    functions = sorted((m.start(2), m[1]) for m in _FUNCTION.finditer(asm))
-    starts = [p for p, _ in functions]
-    label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
-
-    def function_of(label: str) -> str | None:
-        i = bisect.bisect_right(starts, label_at.get(label, -1)) - 1
-        return functions[i][1] if i >= 0 else None
-
-    first = None if own_base else function_of(".Lfunc_begin0")
-    out, pos = [], 0
-    for m in _LIST_START.finditer(asm):
-        stop = _LIST_END.search(asm, m.end())
-        if stop is None:
-            break
-        body = asm[m.end():stop.start()]
-        owners = {function_of(x) for x in _BASE_DIFF.findall(body)}
-        if len(owners) != 1 or None in owners or first in owners:
-            continue
-        (fn,) = owners
-        word = stop[1]
-        out += [asm[pos:m.end()], f"\t.{word}\t-1\n\t.{word}\t{fn}\n", body.replace("-.Lfunc_begin0\n", f"-{fn}\n")]
-        pos = stop.start()
-    return "".join(out) + asm[pos:] if out else asm
 
 
 _END_DIFF = _Pattern(r"(\.Lfunc_end\d+)-([A-Za-z_.$][\w.$]*)(?![\w.$])")

@@ -1,0 +1,22 @@
+"""Patterns over the assembly text LLVM prints, shared by the layout and its DWARF rewriting."""
+
+from __future__ import annotations
+
+import re
+
+
+class Pattern:
+    """A regular expression compiled on first use: every build imports this module, but a warm one rewrites
+    no assembly, and compiling these patterns up front was 6% of a warm build."""
+
+    def __init__(self, *args):
+        self._args, self._compiled = args, None
+
+    def __getattr__(self, name: str):
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
+
+
+LABEL = Pattern(r"^([A-Za-z_.$][\w.$]*):", re.M)
+FUNCTION = Pattern(r"^\t\.type\t([A-Za-z_.$][\w.$]*),[@%]function\n(\1:)", re.M)
