@@ -15,6 +15,7 @@ import pytest
 import twopass as tp
 from conftest import DATA, assert_clean_error
 from twopass import cache as cache_mod
+from twopass import cgdata
 from twopass.errors import TwopassError
 from twopass.executor import LocalExecutor
 from twopass.thinlink import LinkOptions
@@ -181,3 +182,58 @@ def test_verify_determinism_takes_relative_paths_in_options(twopass, tmp_path):
 def test_help_describes_the_cli(twopass):
     out = twopass("--help").stdout.decode()
     assert "twopass build" in out and tp.__doc__.splitlines()[0] not in out
+
+
+def _mergeable_module(name: str) -> str:
+    """A function whose twin in another module differs only in the globals it loads and stores: the global
+    function merger's one kind of candidate (its hash ignores those operands)."""
+    return f"""target triple = "x86_64-unknown-linux-gnu"
+@g_{name} = global i32 1
+@h_{name} = global i32 2
+define i32 @f_{name}(i32 %x, i32 %y) noinline {{
+  %a = mul i32 %x, 3
+  %b = add i32 %a, %y
+  %c = xor i32 %b, 7
+  %d = mul i32 %c, %x
+  %e = sub i32 %d, 11
+  %f = shl i32 %e, 3
+  %g = or i32 %f, %y
+  %h = mul i32 %g, %g
+  %i = load i32, ptr @g_{name}
+  %j = add i32 %h, %i
+  %k = udiv i32 %j, 7
+  %l = load i32, ptr @h_{name}
+  %m = add i32 %k, %l
+  store i32 %m, ptr @h_{name}
+  ret i32 %m
+}}
+"""
+
+
+@pytest.mark.parametrize("option", [None, "-global-merging-min-merges=3", "-global-merging-min-instrs=100",
+                                    "--global-merging-extra-threshold=50"])
+def test_merge_thresholds_reach_twopass_merge(twopass, tmp_path, option):
+    """lld's in-process merge finalizes the function map with the `-global-merging-*` cl::opts; twopass merges
+    in Python, so it reads them from `-mllvm` itself (and the merged data's cache key covers them)."""
+    for name in "ab":
+        (tmp_path / f"{name}.ll").write_text(_mergeable_module(name))
+    inputs, cache = [tmp_path / "a.ll", tmp_path / "b.ll"], tmp_path / "cache"
+    # The defaults' build first, into the same cache: a stale merged entry would show.
+    twopass("build", *inputs, "-o", tmp_path / "d", "-q", "--cache-dir", cache, check=True)
+    mllvm = ["-mllvm", option] if option else []
+    twopass("build", *inputs, "-o", tmp_path / "out", "-q", "--cache-dir", cache, "--cgdata-out",
+            tmp_path / "m.cgdata", "--report", tmp_path / "r.json", *mllvm, check=True)
+    data = cgdata.parse((tmp_path / "m.cgdata").read_bytes(), "m.cgdata")
+    merged = [m["round2"]["merged_functions"] for m in json.loads((tmp_path / "r.json").read_text())["modules"]]
+    if option is None:
+        assert data.funcmap is not None and data.funcmap.mergeable_function_count() == 2 and merged == [1, 1]
+    else:
+        assert data.funcmap is None and merged == [0, 0]
+
+
+def test_merge_thresholds_from_llvm_options():
+    t = cgdata.MergeThresholds.from_llvm_options(
+        ["-enable-machine-outliner", "-global-merging-min-merges=0x10", "--global-merging-skip-no-params=false",
+         "-global-merging-inst-overhead=2.5", "-global-merging-max-params=3"])
+    assert t == cgdata.MergeThresholds(min_merges=16, skip_no_params=False, inst_overhead=2.5, max_params=3)
+    assert cgdata.MergeThresholds.from_llvm_options(["-global-merging-skip-no-params"]).skip_no_params

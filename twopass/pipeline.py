@@ -263,7 +263,7 @@ class _Build:
         """Every module's payloads into one indexed .cgdata (independent of module order), or the same bytes
         from the cache when every module's round one is the one that was merged before."""
         start = time.perf_counter()
-        result = self.result
+        opts, result = self.opts, self.result
         cached = self.cache.merged(modules)
         if cached is not None:
             result.merged = cached
@@ -273,7 +273,7 @@ class _Build:
             for m in modules:
                 for kind, data in result.round_one[m.output].payloads:
                     merger.add_payload(kind, data, m.path)
-            result.merged_data = merger.result()
+            result.merged_data = merger.result(thresholds=cgdata.MergeThresholds.from_llvm_options(opts.extra_llvm))
             result.merged = cgdata.dump(result.merged_data)
             self.cache.save_merged(modules, result.merged)
         if result.merged_facts is None:

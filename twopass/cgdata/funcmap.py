@@ -7,7 +7,7 @@ modules. Names are interned in a table because LLVM's formats store ids; the tab
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Iterable, Iterator
 
 IndexPair = tuple[int, int]  # (instruction index, operand index)
@@ -40,6 +40,26 @@ class MergeThresholds:
     param_overhead: float = 2.0
     call_overhead: float = 1.0
     extra_threshold: float = 0.0
+
+    @classmethod
+    def from_llvm_options(cls, options: Iterable[str]) -> MergeThresholds:
+        """The thresholds `-global-merging-NAME=VALUE` options ask for (LLVM's cl::opts, checked by LLVM before
+        any work): lld's in-process merge reads them, so twopass's own merge must too."""
+        types = {f.name: f.type for f in fields(cls)}
+        changes: dict[str, int | float | bool] = {}
+        for opt in options:
+            name, _, value = opt.lstrip("-").partition("=")
+            key = name.removeprefix("global-merging-").replace("-", "_")
+            if not name.startswith("global-merging-") or key not in types:
+                continue
+            kind = types[key]
+            if kind in (bool, "bool"):
+                changes[key] = value.lower() not in ("false", "0")  # a bare flag is true, as for cl::opt<bool>
+            elif kind in (int, "int"):
+                changes[key] = int(value, 0)
+            else:
+                changes[key] = float(value)
+        return replace(cls(), **changes)  # type: ignore[arg-type]
 
 
 @dataclass
