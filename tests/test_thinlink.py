@@ -110,6 +110,21 @@ def test_import_promotes_internalizes_and_runs(twopass, tmp_path, llvm_tool):
     assert run_program(sorted((tmp_path / "plain").glob("*.o")), tmp_path / "plain-prog") == expected
 
 
+def test_a_function_imported_for_a_later_import_is_kept(twopass, tmp_path, llvm_tool):
+    """main imports f from z.c and, for f, g from a.c: LLVM's linker drops an available_externally definition
+    nothing names yet, so g (linked first, from a.c) was lost and main kept a call to it."""
+    objs = compile_sources({"a.c": "int g(int x) { return x * 3 + 1; }\n",
+                            "z.c": "int g(int);\nint f(int x) { return g(x) + 2; }\n",
+                            "main.c": "int f(int);\nint main(int argc, char **v) { return f(argc) == 6 ? 0 : 1; }\n"},
+                           tmp_path / "src")
+    temps = tmp_path / "temps"
+    build(twopass, objs, tmp_path / "out", "--no-cache", "--save-temps", temps)
+    main = llvm_tool("llvm-dis", temps / "main.opt.bc", "-o", "-").stdout.decode()
+    body = main[main.index("@main("):]
+    assert "call" not in body[:body.index("\n}")], body  # f and g both inlined
+    assert run_program(sorted((tmp_path / "out").glob("*.o")), tmp_path / "prog") == ""
+
+
 def test_inputs_without_main_are_a_library(twopass, tmp_path, llvm_tool):
     """Internalizing everything but main would empty a library's objects: without a main, what has default
     visibility stays (as with --shared), and the imports still happen."""
@@ -205,6 +220,22 @@ def test_limits_decay_along_call_chains():
     assert d["m"].imports == {}
     d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(evolution=1.0))
     assert d["m"].imports == {"e": ["f", "g", "h"]}
+    # Whole numbers, as in LLVM: 100, 70, 49, 34, then 23 (not 24.01), so a 24-instruction function stays.
+    chain = {"m": summary({"main": fn(10, calls=["a"])}),
+             "e": summary({"a": fn(50, calls=["b"]), "b": fn(60, calls=["c"]), "c": fn(40, calls=["d"]),
+                           "d": fn(30, calls=["x"]), "x": fn(24)})}
+    assert thinlink.thin_link(chain, DIGESTS, thinlink.LinkOptions())["m"].imports == {"e": ["a", "b", "c", "d"]}
+
+
+def test_only_live_code_imports_and_keeps_other_modules_symbols_external():
+    """LLVM's computeDeadSymbols: what no root reaches imports nothing and keeps nothing of another module
+    external (before, a dead caller imported its callees and kept them external); constructors are roots."""
+    sums = {"m": summary({"main": fn(10, calls=["f"]), "dead": fn(10, calls=["g"])}),
+            "e": summary({"f": fn(200), "g": fn(20), "k": fn(20)}),
+            "f": {**summary({"init": fn(5, calls=["k"], linkage="internal")}), "structors": ["init"]}}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
+    assert d["m"].imports == {} and d["f"].imports == {"e": ["k"]}
+    assert d["m"].internalize == ["dead"] and d["e"].internalize == ["g"]
 
 
 def test_ineligible_functions_stay_and_locals_they_reach_are_promoted():
@@ -281,6 +312,8 @@ def test_summary_flags_what_cannot_be_imported():
         "define i32 @plain(i32 %0) #0 {", "  %2 = add i32 %0, 1", "  ret i32 %2", "}",
         "define i32 @noinl(i32 %0) #1 {", "  ret i32 %0", "}",
         "define i32 @var(i32 %0, ...) #0 {", "  ret i32 %0", "}",
+        "define i32 @sw(i32 %0) #0 {", "  switch i32 %0, label %3 [", "    i32 1, label %2", "    i32 2, label %2",
+        "  ]", "", "2:", "  ret i32 1", "", "3:", "  ret i32 0", "}",
         "define void @asm() #0 {", '  call void asm sideeffect "nop", ""()', "  ret void", "}",
         "define ptr @str() #0 {", "  ret ptr @.str", "}",
         "define ptr @sect() #0 {", "  ret ptr @inasm", "}",
@@ -290,7 +323,8 @@ def test_summary_flags_what_cannot_be_imported():
     assert fns["plain"]["why_not"] == "" and fns["plain"]["insts"] == 2
     assert fns["str"]["why_not"] == "" and fns["str"]["refs"] == [".str"]
     assert fns["noinl"]["why_not"] == "noinline"
-    assert fns["var"]["why_not"] == "variadic"
+    assert fns["var"]["why_not"] == ""  # LLVM imports variadic functions too (and may inline them)
+    assert fns["sw"]["insts"] == 3  # a switch and two returns: its cases are not instructions
     assert fns["asm"]["why_not"] == "inline asm"
     assert "explicit section" in fns["sect"]["why_not"]
     assert "alias" in fns["viaalias"]["why_not"] and fns["viaalias"]["calls"] == ["al"]

@@ -31,7 +31,9 @@ def synthetic(modules: int, seed: int = 0, functions: int = 40) -> tuple[dict[st
             local = rng.random() < 0.25
             calls = [f"{m}_f{rng.randrange(functions)}" if rng.random() < 0.9 else
                      f"{rng.choice(names)}_f{rng.randrange(functions)}" for _ in range(3)]
-            fns[f"{m}_f{j}"] = {"linkage": "internal" if local else "external", "visibility": "hidden",
+            api = not local and rng.random() < 0.2  # a library (no main): its default-visibility API is the roots
+            fns[f"{m}_f{j}"] = {"linkage": "internal" if local else "external",
+                                "visibility": "default" if api else "hidden",
                                 "insts": int(rng.paretovariate(1.0) * 30) % 400 + 1, "calls": sorted(set(calls)),
                                 "refs": [f"{m}_v{rng.randrange(10)}"], "why_not": ""}
         variables = {f"{m}_v{k}": {"linkage": "internal", "visibility": "default", "kind": "variable", "refs": []}

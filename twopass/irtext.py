@@ -143,8 +143,10 @@ def _metadata_closure(lines: list[str], text: str) -> list[str]:
 
 
 def _instructions(body: list[str]) -> list[str]:
-    return [ln for ln in body if ln.startswith("  ") and not ln.lstrip().startswith(("#dbg_", ";"))
-            and "@llvm.dbg." not in ln and "@llvm.pseudoprobe" not in ln]
+    """One line per instruction, as LLVM's summary counts them: a switch's cases and a landingpad's clauses
+    are lines of their own, indented further; debug records and pseudo probes do not count."""
+    return [ln for ln in body if ln.startswith("  ") and ln[2:3] not in (" ", "]", ";")
+            and not ln.startswith("  #dbg_") and "@llvm.dbg." not in ln and "@llvm.pseudoprobe" not in ln]
 
 
 def _refs(text: str) -> list[str]:
@@ -168,8 +170,10 @@ def summarize(text: str) -> dict:
         elif ent.defined:
             variables[name] = {"linkage": ent.linkage, "visibility": ent.visibility, "kind": ent.kind,
                                "refs": sorted(set(_refs(ent.head.split(" = ", 1)[1])) - {name})}
+    structors = [ir.entities[n] for n in ("llvm.global_ctors", "llvm.global_dtors") if n in ir.entities]
     return {"functions": functions, "variables": variables,
-            "renamable": not ir.module_asm, "used": sorted(ir.used)}
+            "renamable": not ir.module_asm, "used": sorted(ir.used),
+            "structors": sorted({r for e in structors for r in _refs(e.head.split(" = ", 1)[1])})}
 
 
 def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
@@ -182,8 +186,6 @@ def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
     if any(_GROUP.fullmatch(g) and "noinline" in ir.attributes.get(g[1:], "").split()
            for g in re.findall(r"#\d+", head_tail)) or " noinline " in ent.head:
         return "noinline"
-    if "...)" in ent.head:
-        return "variadic"
     body = "\n".join(insts)
     if re.search(r"\basm\b", body):
         return "inline asm"
@@ -262,8 +264,11 @@ _META_REF = re.compile(r"!(\d+)")
 
 
 def import_module(ir: ParsedIR, functions: list[str]) -> str:
-    """The module to link into an importer: `functions` defined available_externally, with everything they
-    (and the metadata they carry) name declared. `ir` is the exporter's, its renames already applied.
+    """The module to link into an importer: `functions` defined (external; the importer makes them
+    available_externally once every import is linked: LLVM's linker drops an available_externally definition
+    that nothing in the destination names yet, so a function imported for another import that comes later
+    would be lost), with everything they (and the metadata they carry) name declared. `ir` is the exporter's,
+    its renames already applied.
 
     Without their debug info: the exporter's compile unit is not the importer's, and LLVM drops an import's
     debug info when it parses it anyway ("DICompileUnit not listed in llvm.dbg.cu"), after parsing all of it,
@@ -275,7 +280,7 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
     for name in wanted:
         ent = ir.entities[name]
         m = _define(ent.head)
-        head = " ".join(["define", "available_externally", *_without_linkage(m[2].split())]) + " " + \
+        head = " ".join(["define", *_without_linkage(m[2].split())]) + " " + \
             ent.head[m.start(3) - 1:]
         head = _DBG_ATTACHMENT.sub("", re.sub(r" comdat(\(\$" + _NAME + r"\))?", "", head))
         body = [_DBG_ATTACHMENT.sub("", line) for line in ent.body if not _DBG_RECORD.match(line)]

@@ -209,7 +209,7 @@ def weaken(mod, names: tuple[str, ...]) -> None:
 
 
 def link_text(mod, text: str, name: str) -> None:
-    """Link a module given as IR text into `mod` (an import module: its definitions are available_externally)."""
+    """Link a module given as IR text into `mod` (an import module)."""
     try:
         other = _lib().parse_assembly(text)
         other.verify()
@@ -219,6 +219,12 @@ def link_text(mod, text: str, name: str) -> None:
         mod.link_in(other)
     except RuntimeError as e:
         raise InputError(name, "cannot link imports: " + _first_error(str(e))) from None
+
+
+def make_available_externally(mod, names: list[str]) -> None:
+    """Imported definitions become available_externally: the optimizer may inline them, then drops them."""
+    for name in names:
+        mod.get_function(name).linkage = "available_externally"
 
 
 def bitcode(mod) -> bytes:

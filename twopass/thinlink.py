@@ -1,9 +1,10 @@
 """The thin link: from every module's summary, what each module imports, exports, promotes and internalizes.
 
 This is stage 2 of ThinLTO (llvm/lib/Transforms/IPO/FunctionImport.cpp, LTO.cpp) on summaries only: it never
-sees IR. Import follows LLVM's rules and defaults: starting from every function a module defines, a callee
-defined elsewhere is imported when it is eligible and has at most `instr_limit` instructions; its own callees
-are then considered with the limit times `evolution` (0.7), and so on. What an imported function references in
+sees IR. Import follows LLVM's rules and defaults: starting from every live function a module defines (what
+the roots reach, as LLVM's computeDeadSymbols), a callee defined elsewhere is imported when it is eligible and
+has at most `instr_limit` instructions; its own callees are then considered with the limit times `evolution`
+(0.7, truncated to a whole number at each level as LLVM does), and so on. What an imported function references in
 its module is exported from there; exported locals are promoted to hidden globals named `<name>.llvm.<n>`, n
 from the exporter's content hash, so exporter and importers agree without talking. Then every external
 definition that nothing outside its module can reach (the roots: `main` and the exported symbols; for a shared
@@ -97,26 +98,21 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
         owners = external.get(name, [])
         return owners[0] if len(owners) == 1 else None
 
-    for mod in order:
-        _imports_for(mod, summaries, resolve, decisions, options)
-    referenced: set[tuple[str, str]] = set()  # (defining module, name) used from another module
-    for mod in order:
-        s = summaries[mod]
-        for g in (*s["functions"].values(), *s["variables"].values()):
-            for name in (*g.get("calls", ()), *g["refs"]):
-                owner = resolve(mod, name)
-                if owner is not None and owner != mod:
-                    referenced.add((owner, name))
     # Inputs without a main are not a program but a library: what it exports is whatever has default visibility.
     shared = resolution is None and (options.shared or not any("main" in summaries[mod]["functions"]
                                                                 for mod in order))
+    roots_of = {mod: set(options.exports) if resolution is None else _linker_roots(resolution[mod])
+                for mod in order}
+    live, referenced = _live(summaries, roots_of, shared, resolve)
+    for mod in order:
+        _imports_for(mod, summaries, resolve, decisions, options, live)
     for mod in order:
         d, s = decisions[mod], summaries[mod]
         for name in sorted(d.exported):
             g = s["functions"].get(name) or s["variables"].get(name)
             if g["linkage"] in ("private", "internal"):
                 d.promote[name] = promoted_name(name, digests[mod])
-        roots = set(options.exports) if resolution is None else _linker_roots(resolution[mod])
+        roots = roots_of[mod]
         if resolution is not None:
             d.weaken = [name for name, g in sorted((*s["functions"].items(), *s["variables"].items()))
                         if g["linkage"].startswith("linkonce") and prevailing.get(name) == mod
@@ -137,19 +133,56 @@ def _linker_roots(flags: dict[str, str]) -> set[str]:
     return {name for name, f in flags.items() if "x" in f or "r" in f or "p" not in f}
 
 
+def _live(summaries: dict[str, dict], roots_of: dict[str, set[str]], shared: bool,
+          resolve) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """LLVM's computeDeadSymbols: the (module, name) pairs reachable through calls and references from the
+    roots, a module's constructors and used names, and everything in a module whose asm may name anything; and
+    those of them that live code of another module names. Only live code imports, and only its references keep
+    a symbol of another module external."""
+    live: set[tuple[str, str]] = set()
+    referenced: set[tuple[str, str]] = set()
+    work: list[tuple[str, str]] = []
+    for mod, s in summaries.items():
+        keep = roots_of[mod].union(s["used"], s.get("structors", ()))
+        for group in (s["functions"], s["variables"]):
+            for name, g in group.items():
+                if (name in keep or not s["renamable"] or (shared and g["visibility"] == "default"
+                                                           and g["linkage"] not in ("private", "internal"))):
+                    work.append((mod, name))
+    while work:
+        pair = work.pop()
+        if pair in live:
+            continue
+        live.add(pair)
+        mod, name = pair
+        s = summaries[mod]
+        g = s["functions"].get(name) or s["variables"][name]
+        for ref in (*g.get("calls", ()), *g["refs"]):
+            owner = resolve(mod, ref)
+            if owner is None or not _defines(summaries[owner], ref):
+                continue
+            if owner != mod:
+                referenced.add((owner, ref))
+            if (owner, ref) not in live:
+                work.append((owner, ref))
+    return live, referenced
+
+
 def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[str, Decisions],
-                 options: LinkOptions) -> None:
-    """LLVM's ComputeImportForModule: a worklist of call edges with decaying instruction limits."""
-    best: dict[tuple[str, str], float] = {}
-    work = deque((mod, callee, float(options.instr_limit))
-                 for _, fn in sorted(summaries[mod]["functions"].items()) for callee in fn["calls"])
+                 options: LinkOptions, live: set[tuple[str, str]]) -> None:
+    """LLVM's ComputeImportForModule: a worklist of call edges with decaying instruction limits, whole numbers
+    as in LLVM (each level's limit is truncated: 100, 70, 49, 34, 23...)."""
+    best: dict[tuple[str, str], int] = {}
+    work = deque((mod, callee, options.instr_limit)
+                 for name, fn in sorted(summaries[mod]["functions"].items()) if (mod, name) in live
+                 for callee in fn["calls"])
     while work:
         context, name, limit = work.popleft()
         owner = resolve(context, name)
         if owner is None or owner == mod or _defines(summaries[mod], name):
             continue
         fn = summaries[owner]["functions"].get(name)
-        if fn is None or fn["why_not"] or fn["insts"] > limit or best.get((owner, name), -1.0) >= limit:
+        if fn is None or fn["why_not"] or fn["insts"] > limit or best.get((owner, name), -1) >= limit:
             continue
         if fn["linkage"] in ("private", "internal") and not summaries[owner]["renamable"]:
             continue
@@ -159,7 +192,7 @@ def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[
         for ref in (*fn["calls"], *fn["refs"]):
             if resolve(owner, ref) == owner:
                 exporter.exported.add(ref)
-        work.extend((owner, callee, limit * options.evolution) for callee in fn["calls"])
+        work.extend((owner, callee, int(limit * options.evolution)) for callee in fn["calls"])
     imports: dict[str, set[str]] = {}
     for owner, name in best:
         imports.setdefault(owner, set()).add(name)

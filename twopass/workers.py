@@ -240,6 +240,7 @@ def _import(mod, job: RoundOneJob, imp: Imports) -> None:
         except (ValueError, KeyError) as e:
             raise InputError(job.name, f"cannot import from {exporter}: {e}") from None
         llvm.link_text(mod, text, job.name)
+    llvm.make_available_externally(mod, [f for *_, functions in imp.sources for f in functions])
     llvm.internalize(mod, imp.internalize)
     llvm.weaken(mod, imp.weaken)
 
