@@ -272,6 +272,25 @@ def test_verbose_shows_the_linker_and_both_runs_and_adds_icf(tc, tmp_path):
     assert "--icf=all" not in proc.stderr and tc.run(d / "app").stdout == MIXED_OUTPUT
 
 
+@pytest.mark.parametrize("argv, model", [((), "static"), (("-pie",), "pic"), (("-shared",), "pic"),
+                                         (("--pic-executable", "--no-pie"), "static"),
+                                         (("-pie", "--twopass-relocation-model=static"), "static")])
+def test_relocation_model_follows_the_link_as_in_lld(argv, model):
+    """lld compiles for the link it makes, whatever PIC level the modules carry: PIC for -shared and -pie."""
+    opts, _ = options_for(*argv)
+    assert opts.overrides.reloc == model
+
+
+def test_an_executable_at_a_fixed_address_gets_static_code(tc, tmp_path, llvm_tool):
+    d = tmp_path / "m"
+    build_mixed(tc, d)
+    for mode in ("-no-pie", "-pie"):
+        link_mixed(tc, d, "app", mode, "-Wl,--save-temps")
+        assert tc.run(d / "app").stdout == MIXED_OUTPUT
+        relocs = llvm_tool("llvm-readelf", "-r", d / "app.twopass" / "objects" / "main.o").stdout.decode()
+        assert ("R_X86_64_32 " in relocs or "R_X86_64_32S " in relocs) == (mode == "-no-pie"), relocs
+
+
 def test_verify_determinism_for_links(tc, tmp_path):
     d = tmp_path / "verify"
     build_mixed(tc, d)

@@ -115,7 +115,7 @@ def test_debuggers_resolve_ordinary_functions(builds, tmp_path, llvm_tool):
         exe = link(builds("x86_64", mode, True), "x86_64", tmp_path / f"lua-{mode}")
         nm = llvm_tool("llvm-nm", exe).stdout.decode()
         addrs = {name: addr for addr, kind, name in re.findall(r"^([0-9a-f]+) (\w) (\S+)$", nm, re.M)
-                 if name in ("luaV_execute", "lua_settop", "luaH_get", "luaD_callnoyield", "main")}
+                 if name in ("luaV_execute", "lua_settop", "luaH_get", "luaD_precall", "main")}
         assert len(addrs) == 5
         resolved = llvm_tool("llvm-addr2line", "-f", "-e", exe, *(f"0x{a}" for a in addrs.values())).stdout
         pairs = resolved.decode().splitlines()

@@ -45,7 +45,7 @@ def build(work: Path, jobs: int) -> dict[str, Path]:
     for name, flag in (("import", "--import"), ("no-import", "--no-import")):
         out = work / f"{name}-objs"
         subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(out), flag,
-                        "-j", str(jobs), "--no-cache", "-q"], check=True, cwd=ROOT)
+                        "-j", str(jobs), "--no-cache", "-q", *corpus.relocation_flags("x86_64")], check=True, cwd=ROOT)
         exes[name] = work / name
         corpus.link(sorted(out.rglob("*.o")), exes[name], "x86_64", icf=True)
     return exes

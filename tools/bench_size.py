@@ -1,8 +1,9 @@
 """Size table: every twopass mode against LLD 22's own ThinLTO with one and with two rounds, linked `.text`,
 on Lua 5.4 (x86-64 -O2, AArch64 -Oz) and brotli's command-line tool (-O2, where global outlining loses), for
 both targets. LLD runs with the outliner and the global function merger on, as twopass has them; every
-program is linked as zig cc links it, with `--icf=all`. The guarded row also gives the size guard's choice
-and its estimate of the objects' share of `.text` next to that share in the link (from the link map).
+program is linked as zig cc links it (`-no-pie`), with `--icf=all`, and twopass compiles for that link as LLD
+does (`--relocation-model static`: tools/linking.py's relocation_flags). The guarded row also gives the size
+guard's choice and its estimate of the objects' share of `.text` next to that share in the link (from the link map).
 
     python tools/bench_size.py [--programs lua-x86_64 ...] [--page docs/benchmarks-size.md]
 """
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools import brotli  # noqa: E402
 from tools.bench import LLD_OPTS  # noqa: E402
 from tools.bench_sizeguard import ASSEMBLER, CFLAGS, linked_contribution  # noqa: E402
-from tools.linking import link, text_size  # noqa: E402
+from tools.linking import link, relocation_flags, text_size  # noqa: E402
 from tools.zig import build_bitcode  # noqa: E402
 from twopass import sizeguard  # noqa: E402
 
@@ -41,7 +42,8 @@ def measure(program: str, tmp: Path) -> dict:
     for mode, flags in MODES.items():
         out, report = tmp / mode, tmp / f"{mode}.json"
         subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(out), "-j", "2",
-                        "-q", "--no-cache", "--report", str(report), *ASSEMBLER[target], *flags], check=True)
+                        "-q", "--no-cache", "--report", str(report), *ASSEMBLER[target], *relocation_flags(target),
+                        *flags], check=True)
         objs = sorted(out.glob("*.o"))
         exe, mapfile = tmp / f"{mode}.exe", tmp / f"{mode}.map"
         link(objs, exe, target, icf=True, extra=[f"-Map={mapfile}"])

@@ -43,7 +43,7 @@ if not __package__:  # run as `python tools/corpus.py`: import `tools` (and twop
 from tools.corpus_common import (CORPUS_FORMAT, TARGETS, CorpusError, Target, cache_root,  # noqa: E402,F401
                                  default_cache_dir, target_of)
 from tools.linking import (OBJECTS_PLACEHOLDER, OUTPUT_PLACEHOLDER, is_bitcode, link,  # noqa: E402,F401
-                           link_template, text_size)
+                           link_template, relocation_flags, text_size)
 from tools.lua import (EXCLUDED_SOURCES, LUA_CFLAGS, LUPA_SDIST, LUPA_SDIST_SHA256, LUPA_VERSION,  # noqa: E402,F401
                        MUSL_LOCALE_SHIM, PASS_MARKER, edit_sources, fetch_lua, lua_sources, lua_test_command,
                        run_lua_tests, runner_for)

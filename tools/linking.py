@@ -95,6 +95,15 @@ def link_template(target: str | Target, cache_dir: str | os.PathLike | None = No
     return template
 
 
+def relocation_flags(target: str | Target, cache_dir: str | os.PathLike | None = None) -> list[str]:
+    """`twopass build` options that compile for zig's link as lld's LTO compiles for it: lld picks the
+    relocation model from the link (PIC only for -pie and -shared), `twopass build` sees no link and keeps the
+    modules' PIC level, which costs x86-64 Lua 1.3% of `.text` in a -no-pie executable."""
+    template = link_template(target, cache_dir)
+    pic = "-shared" in template or ("-pie" in template and "-no-pie" not in template)
+    return [] if pic else ["--relocation-model", "static"]
+
+
 def is_bitcode(path: str | os.PathLike) -> bool:
     with open(path, "rb") as f:
         return objfile.is_bitcode(f.read(4))

@@ -242,9 +242,14 @@ def _build_options(args: list[Arg], own: argparse.Namespace, output: str):
     jobs, cache_dir, policy = own.jobs, own.cache_dir, own.cache_policy
     llvm: list[str] = []
     fields: dict = {}
+    pie = shared = False
     for a in args:
         v = a.value or ""
-        if a.name == "lto-O":
+        if a.name in ("pie", "no-pie"):
+            pie = a.name == "pie"
+        elif a.name == "shared":
+            shared = True
+        elif a.name == "lto-O":
             fields["opt_level"] = _level(a)
         elif a.name == "mllvm":
             llvm.append(v)
@@ -272,6 +277,11 @@ def _build_options(args: list[Arg], own: argparse.Namespace, output: str):
         elif a.name == "relocatable":
             raise TwopassError(a.tokens[0], "a relocatable link of bitcode needs bitcode output, which twopass "
                                             "does not write")
+    if own.relocation_model is None:
+        # lld's rule (lld/ELF/LTO.cpp): the link decides, not the modules' PIC level: position-independent code
+        # only for -shared and -pie; an executable at a fixed address gets the static model's shorter code.
+        fields["overrides"] = dataclasses.replace(fields.get("overrides", options.overrides),
+                                                  reloc="pic" if pie or shared else "static")
     cgdata_out = own.cgdata_out
     fields["extra_llvm"] = options.extra_llvm
     for opt in llvm:
