@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pool_jobs
+import pytest
 from twopass.pool import Pool
 
 
-def run(jobs, processes=2, stop_on_failure=False):
-    with Pool(processes, pool_jobs.job, pool_jobs.init, ("t",)) as pool:
+def run(jobs, processes=2, stop_on_failure=False, start_method="forkserver"):
+    with Pool(processes, pool_jobs.job, pool_jobs.init, ("t",), start_method=start_method) as pool:
         return {o.key: o for o in pool.run(jobs, stop_on_failure=stop_on_failure)}
 
 
@@ -17,10 +20,12 @@ def test_results_and_initializer():
     assert len({o.value[2] for o in out.values()}) <= 2  # at most two worker processes
 
 
-def test_deaths_are_pinned_to_their_job_and_the_rest_goes_on():
+@pytest.mark.parametrize("start_method", ["forkserver", "subprocess"])
+def test_deaths_are_pinned_to_their_job_and_the_rest_goes_on(start_method):
+    """`subprocess` workers are what a daemonic process (a Dask worker) can start: the same outcomes."""
     jobs = [(0, ("ok", 1)), (1, ("kill", 0)), (2, ("ok", 2)), (3, ("llvm-fatal", 0)), (4, ("ok", 3)),
             (5, ("input", "m.bc")), (6, ("bug", 0)), (7, ("ok", 4))]
-    out = run(jobs)
+    out = run(jobs, start_method=start_method)
     assert [out[k].value[1] for k in (0, 2, 4, 7)] == [2, 4, 6, 8]
     assert out[1].died and out[1].error == "worker killed by SIGKILL (out of memory?)"
     assert out[3].died and out[3].error == "LLVM ERROR: Cannot select: intrinsic %llvm.bogus"
@@ -32,3 +37,12 @@ def test_stop_on_failure_starts_no_new_job():
     jobs = [(0, ("kill", 0))] + [(i, ("ok", i)) for i in range(1, 20)]
     out = run(jobs, processes=1, stop_on_failure=True)
     assert list(out) == [0]
+
+
+def test_subprocess_workers_run_in_their_own_session_and_end_with_the_pool():
+    with Pool(1, pool_jobs.job, pool_jobs.init, ("t",), start_method="subprocess") as pool:
+        (outcome,) = pool.run([(0, ("ok", 1))])
+        pid = outcome.value[2]
+        assert os.getsid(pid) == pid != os.getsid(0)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -120,6 +120,7 @@ class Artefacts:
 
     def save_round_one(self, m: ModuleInput, r: Result) -> None:
         k = self.keys[m.output]
+        assert isinstance(r.ir, bytes), "the pipeline fetches held IR before saving it"
         self._put("ir", k.ir, r.ir)
         self._put(self._round_one_stream, k.round_one, r.to_entry())
 

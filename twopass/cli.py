@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shlex
@@ -135,6 +136,14 @@ def codegen_arguments(p, inputs: bool = True) -> None:
     t.add_argument("--shared", action="store_true", help="a shared library: keep every default-visibility symbol")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     p.add_argument("-k", "--keep-going", action="store_true", help="build the other modules after a failure")
+    d = p.add_argument_group("distributed (both rounds on a Dask cluster; see the README)")
+    d.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://host:8786 or tls://...")
+    d.add_argument("--scheduler-file", metavar="FILE", help="the scheduler's file (dask scheduler --scheduler-file)")
+    d.add_argument("--scheduler-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="how long to wait for the scheduler and a first worker (default 5)")
+    d.add_argument("--tls-ca-file", metavar="FILE", help="CA certificate for tls:// (default: Dask's configuration)")
+    d.add_argument("--tls-cert", metavar="FILE", help="client certificate for tls://")
+    d.add_argument("--tls-key", metavar="FILE", help="client key for tls://")
 
 
 def _cache_options(p) -> None:
@@ -210,7 +219,6 @@ def build_options(args):
 def _run_build(args) -> int:
     from . import report
     from .pipeline import RunOptions, build
-    from .executor import LocalExecutor
 
     options = build_options(args)
     run = RunOptions(jobs=args.jobs, keep_going=args.keep_going, cache=args.cache, cache_dir=args.cache_dir,
@@ -219,12 +227,28 @@ def _run_build(args) -> int:
                      cgdata_out=args.cgdata_out, cgdata_format=args.cgdata_format)
     handler = _WorkerLogging(args)
     try:
-        result = build(args.inputs, options, args.output_dir, run, LocalExecutor(args.jobs, handler.queue))
+        with executor(args, handler.queue) as ex:
+            result = build(args.inputs, options, args.output_dir, run, ex)
     finally:
         handler.close()
     if not args.quiet:
         print(report.summary(report.build_report(result)), file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def executor(args, log_queue):
+    """The local pool, or a Dask cluster when a scheduler is named (connected before any work is done)."""
+    if args.scheduler is None and args.scheduler_file is None:
+        from .executor import LocalExecutor
+        yield LocalExecutor(args.jobs, log_queue)
+        return
+    if args.scheduler is not None and args.scheduler_file is not None:
+        raise TwopassError("--scheduler", "give the scheduler's address or its file, not both")
+    from .distributed import Cluster, DaskExecutor
+    with DaskExecutor(Cluster(args.scheduler, args.scheduler_file, args.scheduler_timeout, args.tls_ca_file,
+                              args.tls_cert, args.tls_key)) as ex:
+        yield ex
 
 
 class _WorkerLogging:

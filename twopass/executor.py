@@ -4,7 +4,9 @@ A round is data: which worker function, the process-global LLVM options its work
 them once per process, so each round needs fresh workers), the codegen data file those options name, and the
 bytes jobs name by digest (exporters of imported functions), which each worker fetches once instead of
 having them pickled into every job. An executor runs `(key, job)` pairs of a round and yields an `Outcome` per
-job as it ends; a distributed executor implements the same `run`.
+job as it ends; a distributed executor implements the same `run` (distributed.py), and may leave bytes of a
+result where they were made: a `Held` stands in for them, a later job may carry it in their place (and is then
+run where they are), and `fetch` brings them here when this machine needs them (its cache).
 """
 
 from __future__ import annotations
@@ -32,9 +34,26 @@ class Round:
         return tuple(o.replace(CGDATA, cgdata_path) if cgdata_path else o for o in self.llvm_options)
 
 
+@dataclass(frozen=True)
+class Held:
+    """The `attr` bytes of the result an executor knows as `key`, still where that result was made."""
+
+    key: str
+    attr: str
+    size: int
+
+    def __len__(self) -> int:  # as the bytes it stands for, for reports
+        return self.size
+
+
 class Executor(Protocol):
     def run(self, round_: Round, jobs: Iterable[tuple[str, Any]], stop_on_failure: bool = True
             ) -> Iterator[Outcome]: ...
+
+    def call(self, func: Callable, *args: Any) -> Any:
+        """`func(*args)` where the executor runs work: for work between rounds (the merge)."""
+
+    def fetch(self, held: list[Held]) -> list[bytes]: ...
 
 
 class LocalExecutor:
@@ -49,12 +68,7 @@ class LocalExecutor:
         from .pool import Pool  # multiprocessing's imports are 10% of a warm build, which needs no workers
 
         with tempfile.TemporaryDirectory(prefix="twopass-round-") as tmp:
-            cgdata = None
-            if round_.cgdata is not None:
-                cgdata = os.path.join(tmp, "data.cgdata")
-                _write(cgdata, round_.cgdata)
-            for digest, data in round_.blobs.items():
-                _write(os.path.join(tmp, digest), data)
+            cgdata = write_round_files(round_, tmp)
             # The fork server imports twopass and llvmlite once (LLVM is not fork-safe once initialized, so
             # workers fork from a server that never ran it; the parent loads LLVM only when it must).
             with Pool(self.jobs, round_.func, workers.start, (round_.options_for(cgdata), tmp),
@@ -62,7 +76,26 @@ class LocalExecutor:
                       preload=("twopass.workers", "llvmlite.binding")) as pool:
                 yield from pool.run(jobs, stop_on_failure=stop_on_failure)
 
+    def call(self, func: Callable, *args: Any) -> Any:
+        return func(*args)
+
+    def fetch(self, held: list[Held]) -> list[bytes]:
+        raise AssertionError("a local pool holds nothing back")
+
+
+def write_round_files(round_: Round, directory: str) -> str | None:
+    """The round's codegen data and blobs into `directory`, where workers.start points its workers; the data's
+    path (None without data)."""
+    path = None
+    if round_.cgdata is not None:
+        path = os.path.join(directory, "data.cgdata")
+        _write(path, round_.cgdata)
+    for digest, data in round_.blobs.items():
+        _write(os.path.join(directory, digest), data)
+    return path
+
 
 def _write(path: str, data: bytes) -> None:
-    with open(path, "wb") as f:
+    with open(path + ".tmp", "wb") as f:
         f.write(data)
+    os.replace(path + ".tmp", path)

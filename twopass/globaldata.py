@@ -81,3 +81,15 @@ def usage(known: dict, content_hashes: set[int], merged_functions: int) -> dict:
             "sequences_used_percent": round(100.0 * used / len(sequences), 1) if sequences else 0.0,
             "stable_functions": known["funcmap"]["functions"] if known["funcmap"] is not None else 0,
             "merged_functions": merged_functions}
+
+
+def merge_payloads(modules: list[tuple[str, list[tuple[str, bytes]]]],
+                   thresholds: cgdata.MergeThresholds) -> tuple[bytes, dict]:
+    """Round one's payloads of every module into one indexed .cgdata, and its facts: the build's merge, a
+    function of its inputs alone so that an executor can run it anywhere."""
+    merger = cgdata.Merger()
+    for path, payloads in modules:
+        for kind, data in payloads:
+            merger.add_payload(kind, data, path)
+    merged = merger.result(thresholds=thresholds)
+    return cgdata.dump(merged), facts(merged)

@@ -189,7 +189,6 @@ def _index(linker: list[str], plain: list[Arg], inputs: list[linkinputs.Input], 
 def _build(chosen, resolved, options, run_options, objdir: str, own) -> dict[str, str]:
     """Both rounds over the modules taking part; each module's object path by its name."""
     from . import cli, report
-    from .executor import LocalExecutor
     from .pipeline import build
 
     link = dataclasses.replace(options.thin_link, resolution=tuple(
@@ -198,8 +197,8 @@ def _build(chosen, resolved, options, run_options, objdir: str, own) -> dict[str
     options = dataclasses.replace(options, thin_link=link)
     handler = cli._WorkerLogging(own)
     try:
-        result = build(linkinputs.sources(chosen), options, objdir, run_options,
-                       LocalExecutor(run_options.jobs, handler.queue))
+        with cli.executor(own, handler.queue) as ex:
+            result = build(linkinputs.sources(chosen), options, objdir, run_options, ex)
     finally:
         handler.close()
     if own.verbose:

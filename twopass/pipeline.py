@@ -21,7 +21,7 @@ from . import cache as cache_, cgdata, globaldata, llvm, report, workers
 from . import layout as layout_
 from .artefacts import Artefacts, CacheStats
 from .errors import TwopassError
-from .executor import Executor, LocalExecutor, Round
+from .executor import Executor, Held, LocalExecutor, Round
 from .plan import BuildOptions, ModuleInput, ModuleSource, Plan, make_plan, read_inputs
 from .progress import Progress
 
@@ -65,6 +65,7 @@ class BuildResult:
     cgdata_used: dict | None = None  # how much of the data a reader or round two found again
     size_guard: dict | None = None  # which round's objects a two-round build kept, and the estimates
     jobs: int = 1
+    placement: dict[str, dict[str, str]] = field(default_factory=dict)  # round -> module -> where it ran
 
     def codegen_data(self) -> cgdata.CodeGenData:
         if self.merged_data is None:
@@ -190,6 +191,8 @@ class _Build:
             for outcome in self.executor.run(round_, jobs, stop_on_failure=not self.run.keep_going):
                 path = self.by_name[outcome.key].path
                 self.progress.advance(path)
+                if outcome.where:
+                    self.result.placement.setdefault(round_.name, {})[outcome.key] = outcome.where
                 if outcome.error:  # errors that already name the module say it once
                     self.result.failures.append(Failure(path, outcome.error.removeprefix(f"{path}: ")))
                 else:
@@ -254,10 +257,16 @@ class _Build:
             lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides, opts.final_layout(1),
                                           imports.get(m.output), opts.layout.assembler),
             self.cache.round_one)
-        for m in modules:
-            r1 = self.result.round_one.get(m.output)
-            if r1 is not None and not r1.cached:
-                self.cache.save_round_one(m, r1)
+        made = [(m, r1) for m in modules if (r1 := self.result.round_one.get(m.output)) is not None and not r1.cached]
+        if self.cache.store is not None:
+            for (m, r1), ir in zip(made, self._fetch_ir([r1 for _, r1 in made])):
+                self.cache.save_round_one(m, dataclasses.replace(r1, ir=ir))
+
+    def _fetch_ir(self, results: list[workers.Result]) -> list[bytes]:
+        """Each result's IR, brought here from wherever the executor left it."""
+        held = [r.ir for r in results if isinstance(r.ir, Held)]
+        fetched = iter(self.executor.fetch(held) if held else [])
+        return [next(fetched) if isinstance(r.ir, Held) else r.ir for r in results]
 
     def merge(self, modules: list[ModuleInput]) -> None:
         """Every module's payloads into one indexed .cgdata (independent of module order), or the same bytes
@@ -269,13 +278,11 @@ class _Build:
             result.merged = cached
             result.merged_facts = self.cache.facts(modules)
         else:
-            merger = cgdata.Merger()
-            for m in modules:
-                for kind, data in result.round_one[m.output].payloads:
-                    merger.add_payload(kind, data, m.path)
-            result.merged_data = merger.result(thresholds=cgdata.MergeThresholds.from_llvm_options(opts.extra_llvm))
-            result.merged = cgdata.dump(result.merged_data)
+            result.merged, result.merged_facts = self.executor.call(
+                globaldata.merge_payloads, [(m.path, result.round_one[m.output].payloads) for m in modules],
+                cgdata.MergeThresholds.from_llvm_options(opts.extra_llvm))
             self.cache.save_merged(modules, result.merged)
+            self.cache.save_facts(modules, result.merged_facts)
         if result.merged_facts is None:
             result.merged_facts = globaldata.facts(result.codegen_data())
             self.cache.save_facts(modules, result.merged_facts)
@@ -355,12 +362,11 @@ class _Build:
     def _temps(self) -> dict[str, bytes]:
         """Round one's optimized IR and scratch object per module, and the merged data: for debugging and tests."""
         files = {"merged.cgdata": self.result.merged} if self.result.merged else {}
-        for m in self.plan.modules:
-            r1 = self.result.round_one.get(m.output)
-            if r1 is not None:
-                stem = m.output[:-2]
-                files[stem + ".opt.bc"] = r1.ir
-                files[stem + ".scratch.o"] = r1.obj
+        made = [(m, r1) for m in self.plan.modules if (r1 := self.result.round_one.get(m.output)) is not None]
+        for (m, r1), ir in zip(made, self._fetch_ir([r1 for _, r1 in made])):
+            stem = m.output[:-2]
+            files[stem + ".opt.bc"] = ir
+            files[stem + ".scratch.o"] = r1.obj
         return files
 
 

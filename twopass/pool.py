@@ -5,8 +5,9 @@ kernel's OOM killer sends SIGKILL) and cannot tell which job was running. Here e
 a time, so a death is pinned to its job; the worker's stderr goes to a file, so LLVM's own `LLVM ERROR: ...`
 line can be quoted; and a replacement worker is started when the build goes on (`--keep-going`).
 
-Workers are started with `spawn` or `forkserver` (never `fork`: LLVM is not fork-safe once initialized) and
-run `initializer(*initargs)` once, which is where process-global LLVM options get set.
+Workers are started with `spawn` or `forkserver` (never `fork`: LLVM is not fork-safe once initialized), or as
+plain child processes (`subprocess`: what a daemonic process such as a Dask worker may start, each in its own
+session), and run `initializer(*initargs)` once, which is where process-global LLVM options get set.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import logging.handlers
 import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import traceback
 from collections import deque
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable
 
 from .errors import TwopassError
@@ -34,6 +38,7 @@ class Outcome:
     value: Any = None
     error: str | None = None
     died: bool = False
+    where: str = ""  # the machine it ran on, when that is not this one
 
 
 def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr_path) -> None:
@@ -63,15 +68,53 @@ def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr
             conn.send((key, False, f"internal error: {type(e).__name__}: {e}"))
 
 
+class _Child:
+    """A worker as `python -m twopass.pool FD`: the Process interface _Worker uses, over subprocess. Its socket
+    closes when this process dies however it dies, and the child then exits after its current job."""
+
+    def __init__(self, conn: Connection, fd: int, setup: tuple):
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
+        self.popen = subprocess.Popen([sys.executable, "-m", "twopass.pool", str(fd)], pass_fds=(fd,), env=env,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        conn.send(setup)
+        self.sentinel = os.pidfd_open(self.popen.pid)
+
+    @property
+    def exitcode(self) -> int | None:
+        return self.popen.poll()
+
+    def is_alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.popen.returncode is not None and self.sentinel >= 0:
+            os.close(self.sentinel)
+            self.sentinel = -1
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+
 class _Worker:
     def __init__(self, pool: "Pool"):
         self.stderr_path = os.path.join(pool.tmpdir, f"worker-{pool._started}.stderr")
         pool._started += 1
-        self.conn, child = pool.ctx.Pipe()
-        self.proc = pool.ctx.Process(target=_worker_main, daemon=True, args=(
-            child, pool.func, pool.initializer, pool.initargs, pool.log_queue, pool.log_level, self.stderr_path))
-        self.proc.start()
-        child.close()
+        args = (pool.func, pool.initializer, pool.initargs, pool.log_queue, pool.log_level, self.stderr_path)
+        self.proc: Any
+        if pool.ctx is None:
+            ours, theirs = socket.socketpair()
+            self.conn = Connection(ours.detach())
+            self.proc = _Child(self.conn, theirs.fileno(), args[:3] + args[4:])
+            theirs.close()
+        else:
+            self.conn, child = pool.ctx.Pipe()
+            self.proc = pool.ctx.Process(target=_worker_main, daemon=True, args=(child, *args))
+            self.proc.start()
+            child.close()
         self.job: tuple[Any, Any] | None = None
 
     def death_message(self) -> str:
@@ -116,7 +159,7 @@ class Pool:
         """`preload`: modules the fork server imports once, so every worker forked from it has them."""
         if start_method == "forkserver" and preload:
             multiprocessing.set_forkserver_preload(list(preload))
-        self.ctx: Any = multiprocessing.get_context(start_method)  # its Process and Pipe are the context's
+        self.ctx: Any = None if start_method == "subprocess" else multiprocessing.get_context(start_method)
         self.func, self.initializer, self.initargs = func, initializer, initargs
         self.log_queue, self.log_level = log_queue, logging.getLogger().getEffectiveLevel()
         self.processes = max(1, processes)
@@ -177,3 +220,14 @@ class Pool:
         w.stop()
         self.workers.remove(w)  # run() starts a fresh one if jobs remain
         return Outcome(key, error=message, died=True)
+
+
+def _child_main(fd: int) -> None:
+    """A `subprocess` worker: its setup comes first on the socket, then jobs as for any other worker."""
+    conn = Connection(fd)
+    func, initializer, initargs, log_level, stderr_path = conn.recv()
+    _worker_main(conn, func, initializer, initargs, None, log_level, stderr_path)
+
+
+if __name__ == "__main__":
+    _child_main(int(sys.argv[1]))

@@ -70,7 +70,17 @@ def build_report(result: "BuildResult") -> dict:
         report["cgdata_used"] = result.cgdata_used
     if result.size_guard is not None:
         report["size_guard"] = result.size_guard
+    if result.placement:
+        report["placement"] = placement(result.placement)
     return report
+
+
+def placement(where: dict[str, dict[str, str]]) -> dict:
+    """Where each round's tasks ran (a cluster build), and how many of round two's ran where their IR was."""
+    one, two = where.get("round 1", {}), where.get("round 2", {})
+    return {"workers": {name: dict(sorted(tasks.items())) for name, tasks in sorted(where.items())},
+            "round2_tasks": len(two),
+            "round2_on_round1_worker": sum(1 for key, w in two.items() if one.get(key) == w)}
 
 
 def write_report(report: dict, path: str) -> None:
@@ -88,6 +98,11 @@ def summary(report: dict) -> str:
     line = (f"built {len(mods) - len(report['failures'])}/{len(mods)} modules ({report['triple']}, "
             f"outliner {report['options']['outliner']}): {size} bytes of objects, {outlined} outlined "
             f"functions; {phases}")
+    where = report.get("placement")
+    if where:
+        ran = {w for tasks in where["workers"].values() for w in tasks.values()}
+        line += (f"\ncluster: {len(ran)} workers; {where['round2_on_round1_worker']}/{where['round2_tasks']} "
+                 "round-two tasks ran where their IR was")
     cache = report.get("cache")
     if cache:
         hits = sum(c["hits"] for streams in cache["streams"].values() for c in streams.values())

@@ -21,6 +21,7 @@ from . import layout as layout_
 from . import llvm
 from .cgdata import records, sections
 from .errors import InputError
+from .executor import Held
 
 log = logging.getLogger("twopass.worker")
 _CONTENT = re.compile(r"^OUTLINED_FUNCTION_[\w]*\.content\.(\d+)$")
@@ -62,11 +63,15 @@ class RoundOneJob:
     imports: Imports | None = None
     assembler: tuple[str, ...] | None = None  # for assembly a cross target cannot parse in process
 
+    def blob_digests(self) -> list[str]:
+        """The exporters' bytes the job reads through `blob`: an executor must get them to its worker."""
+        return [digest for _, digest, _, _ in self.imports.sources] if self.imports is not None else []
+
 
 @dataclass(frozen=True)
 class RoundTwoJob:
     name: str
-    ir: bytes
+    ir: bytes | Held  # Held: round one's IR, where a distributed executor left it
     target: llvm.TargetInfo
     opt_level: int
     layout: layout_.Layout | None = None
@@ -79,7 +84,7 @@ class Result:
 
     obj: bytes
     target: llvm.TargetInfo
-    ir: bytes = b""
+    ir: bytes | Held = b""  # Held: left on the machine that made it (a distributed executor's worker)
     payloads: list[tuple[str, bytes]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     outlined: int = 0
@@ -268,6 +273,7 @@ def round_one(job: RoundOneJob) -> Result:
 
 def round_two(job: RoundTwoJob) -> Result:
     clock = _Clock()
+    assert isinstance(job.ir, bytes), "an executor replaces a Held with the bytes before the job runs"
     mod = llvm.parse_module(job.ir, job.name)
     tm = llvm.target_machine(job.target, job.opt_level)
     clock.lap("parse")
