@@ -110,11 +110,14 @@ class DaskExecutor:
             theirs = self.client.run(versions, on_error="return")
         except Exception as e:  # a worker that cannot even import twopass
             raise TwopassError(self.cluster.name, f"cannot ask the workers their versions: {e}") from None
+        names = {a: w.get("name") for a, w in self.client.scheduler_info(n_workers=-1)["workers"].items()}
         for address in sorted(theirs):
             v = theirs[address]
             why = f"cannot run twopass: {v}" if isinstance(v, BaseException) else _mismatch(v, self.ours)
             if why:
-                raise TwopassError(f"Dask worker {address}", why)
+                name = names.get(address)
+                raise TwopassError(f"Dask worker {name} ({address})" if name not in (None, address)
+                                   else f"Dask worker {address}", why)
 
     def _key(self, what: str) -> str:
         return f"{self._prefix}-{what}-{next(self._count)}"
@@ -216,12 +219,17 @@ def _connect(cluster: Cluster):
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its reconnect chatter is not the user's business
     if cluster.scheduler_file is not None and not os.path.isfile(cluster.scheduler_file):
         raise TwopassError(cluster.scheduler_file, "no such scheduler file")
+    security = cluster.security()
+    address = cluster.address or _file_address(cluster.scheduler_file)
+    if address.startswith("tls://") and security.get_connection_args("client").get("ssl_context") is None:
+        raise TwopassError(cluster.name, "a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key "
+                                         "(or Dask's distributed.comm.tls configuration)")
     try:
         client = Client(cluster.address, scheduler_file=cluster.scheduler_file, timeout=cluster.timeout,
-                        security=cluster.security(), set_as_default=False)
+                        security=security, set_as_default=False)
     except TwopassError:
         raise
-    except (OSError, TimeoutError, ValueError) as e:
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise TwopassError(cluster.name, f"cannot reach the Dask scheduler within {cluster.timeout:g} s "
                                          f"({detail})") from None
@@ -231,6 +239,16 @@ def _connect(cluster: Cluster):
         client.close()
         raise TwopassError(cluster.name, f"no Dask worker joined the scheduler within {cluster.timeout:g} s") from None
     return client
+
+
+def _file_address(path: str | None) -> str:
+    import json
+
+    try:
+        with open(path or "", encoding="utf-8") as f:
+            return str(json.load(f)["address"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise TwopassError(str(path), f"not a Dask scheduler file ({type(e).__name__}: {e})") from None
 
 
 # -- on the workers --------------------------------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Both rounds on a real Dask cluster on 127.0.0.1 (`dask scheduler`, `dask worker` processes): the same bytes as
+a local build, round two where its IR is, a machine lost mid-round, TLS, and the errors a user meets first."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, ROOT, assert_clean_error, run_twopass
+from test_build import corrupt, outputs
+
+sys.path.insert(0, str(ROOT))
+from tools import corpus  # noqa: E402
+from tools.dask_cluster import Cluster, self_signed  # noqa: E402
+
+pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with Cluster(tmp_path_factory.mktemp("cluster"), workers=2) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def lua():
+    return corpus.build_bitcode("x86_64")
+
+
+@pytest.fixture(scope="module")
+def lua_local(tmp_path_factory, lua):
+    out = tmp_path_factory.mktemp("lua-local") / "out"
+    run_twopass("build", *lua, "-o", out, "-j", "2", "--no-cache", check=True)
+    return outputs(out)
+
+
+def test_lua_on_the_cluster_is_the_local_build(tmp_path, cluster, lua, lua_local):
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    proc = run_twopass("build", *lua, "-o", out, "--scheduler-file", cluster.scheduler_file, "--no-cache",
+                       "--report", report, check=True)
+    assert outputs(out) == lua_local
+    import json
+    where = json.loads(report.read_text())["placement"]
+    assert set(where["workers"]["round 1"].values()) == {"w1", "w2"}  # both machines worked
+    assert where["round2_tasks"] == len(lua)
+    assert where["round2_on_round1_worker"] >= 0.9 * len(lua), where
+    assert f"cluster: 2 workers; {where['round2_on_round1_worker']}/{len(lua)}" in proc.stderr.decode()
+
+
+def test_the_client_cache_serves_a_cluster_build(tmp_path, cluster):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    first, second = tmp_path / "a", tmp_path / "b"
+    args = ("--scheduler-file", cluster.scheduler_file, "-j", "2")
+    run_twopass("build", DATA / "x86_64", "-o", first, *args, env=env, check=True)
+    proc = run_twopass("build", DATA / "x86_64", "-o", second, *args, "--report", tmp_path / "r.json", env=env,
+                       check=True)
+    assert outputs(first) == outputs(second)
+    import json
+    cache = json.loads((tmp_path / "r.json").read_text())["cache"]
+    streams = cache["streams"]
+    assert all(c["misses"] == 0 for s in streams.values() for c in s.values()), streams
+    assert "placement" not in json.loads((tmp_path / "r.json").read_text())  # nothing ran on the cluster
+    local = tmp_path / "local"
+    run_twopass("build", DATA / "x86_64", "-o", local, "--no-cache", check=True)
+    assert outputs(local) == outputs(first), proc.stderr.decode()
+
+
+def test_llvm_killing_its_process_is_the_module_error_and_the_workers_live_on(tmp_path, cluster):
+    bad = corrupt(tmp_path, "abort")
+    proc = run_twopass("build", DATA / "x86_64", bad, "-o", tmp_path / "out", "--scheduler-file",
+                       cluster.scheduler_file, "--no-cache")
+    assert_clean_error(proc, str(bad), "no_such_instruction")
+    assert not (tmp_path / "out").exists() or outputs(tmp_path / "out") == {}
+    assert cluster.worker_count() == 2
+    run_twopass("build", DATA / "x86_64", "-o", tmp_path / "after", "--scheduler-file", cluster.scheduler_file,
+                "--no-cache", check=True)
+
+
+def test_a_machine_lost_in_round_one_changes_nothing(tmp_path, lua, lua_local):
+    """SIGKILL a worker and its nanny while it runs round one: Dask runs its tasks again on the other (round one
+    from the graph, for results it held), and the objects are the same."""
+    with Cluster(tmp_path / "cluster", workers=2) as c:
+        result: dict = {}
+
+        def build() -> None:
+            result["proc"] = run_twopass("build", *lua, "-o", tmp_path / "out", "--scheduler-file",
+                                         c.scheduler_file, "--no-cache", "--report", tmp_path / "r.json")
+
+        t = threading.Thread(target=build)
+        t.start()
+        deadline = time.monotonic() + 120
+        while not any("-round-1-" in k for k in c.processing().get("w2", [])):
+            assert t.is_alive() and time.monotonic() < deadline, "round one never ran on w2"
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the middle of a module's codegen
+        c.kill("w2")
+        t.join()
+        proc = result["proc"]
+        assert proc.returncode == 0, proc.stderr.decode()
+        assert outputs(tmp_path / "out") == lua_local
+        import json
+        where = json.loads((tmp_path / "r.json").read_text())["placement"]["workers"]
+        assert set(where["round 2"].values()) == {"w1"}
+
+
+def test_tls_with_dasks_certificate_options(tmp_path):
+    certs = self_signed(tmp_path / "certs")
+    local = tmp_path / "local"
+    run_twopass("build", DATA / "x86_64", "-o", local, "--no-cache", check=True)
+    with Cluster(tmp_path / "cluster", workers=1, tls=certs) as c:
+        assert c.address.startswith("tls://127.0.0.1:")
+        tls = ("--tls-ca-file", certs["ca"], "--tls-cert", certs["cert"], "--tls-key", certs["key"])
+        out = tmp_path / "out"
+        run_twopass("build", DATA / "x86_64", "-o", out, "--scheduler", c.address, *tls, "--no-cache", check=True)
+        assert outputs(out) == outputs(local)
+        proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "plain", "--scheduler", c.address,
+                           "--no-cache", "--scheduler-timeout", "3")
+        assert_clean_error(proc, c.address, "needs --tls-ca-file, --tls-cert and --tls-key")
+        proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "nokey", "--scheduler", c.address,
+                           "--tls-ca-file", certs["ca"], "--tls-cert", certs["cert"], "--tls-key",
+                           tmp_path / "missing.key", "--no-cache")
+        assert_clean_error(proc, str(tmp_path / "missing.key"), "no such certificate or key file")
+    assert not (tmp_path / "plain").exists() and not (tmp_path / "nokey").exists()
+
+
+@pytest.mark.parametrize("where,needle", [(("--scheduler", "tcp://127.0.0.1:1"), "cannot reach the Dask scheduler"),
+                                          (("--scheduler-file", "missing.json"), "no such scheduler file"),
+                                          (("--scheduler-file", "garbage.json"), "not a Dask scheduler file")])
+def test_no_scheduler_is_one_error_soon(tmp_path, where, needle):
+    (tmp_path / "garbage.json").write_text("{\"type\": \"Scheduler\"")
+    start = time.monotonic()
+    proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", *where, "--scheduler-timeout", "2",
+                       cwd=tmp_path)
+    assert_clean_error(proc, where[1], needle)
+    assert time.monotonic() - start < 30
+    assert not (tmp_path / "out").exists()
+
+
+def test_both_scheduler_options_is_an_error(tmp_path):
+    proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:1",
+                       "--scheduler-file", "s.json")
+    assert_clean_error(proc, "--scheduler", "not both")
+
+
+def test_a_worker_with_another_twopass_is_named(tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(ROOT / "twopass", other / "twopass", ignore=shutil.ignore_patterns("__pycache__"))
+    init = other / "twopass" / "__init__.py"
+    init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9-'))
+    with Cluster(tmp_path / "cluster", workers=2, worker_env={"w2": {"PYTHONPATH": str(other)}}) as c:
+        proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", "--scheduler-file", c.scheduler_file,
+                           "--no-cache")
+        line = assert_clean_error(proc, "Dask worker", "twopass 9.9.9-")
+        assert "this client runs twopass" in line, line
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,135 @@
+"""A real Dask cluster on 127.0.0.1 for tests and benchmarks: `dask scheduler` and `dask worker` processes, as a
+user would start them (no in-process LocalCluster: its workers would share this process's LLVM and options)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def dask_command() -> list[str]:
+    return [sys.executable, "-m", "dask"]  # this interpreter's, whatever `dask` is on PATH
+
+
+class Cluster:
+    """`with Cluster(tmp, workers=2) as c:` -> c.scheduler_file, c.address; c.kill(name) SIGKILLs one worker
+    (its nanny too: a machine lost, not a process restarted)."""
+
+    def __init__(self, directory: Path, workers: int = 2, tls: dict[str, str] | None = None,
+                 env: dict[str, str] | None = None, worker_env: dict[str, dict[str, str]] | None = None,
+                 threads: int = 1):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.scheduler_file = self.directory / "scheduler.json"
+        self.tls = tls
+        self.env = dict(os.environ, **(env or {}))
+        self.worker_env = worker_env or {}
+        self.names = [f"w{i + 1}" for i in range(workers)]
+        self.threads = threads
+        self.procs: dict[str, subprocess.Popen] = {}
+        self._client = None
+
+    def _tls_args(self) -> list[str]:
+        if not self.tls:
+            return []
+        return ["--tls-ca-file", self.tls["ca"], "--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]]
+
+    def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = open(self.directory / f"{name}.log", "wb")
+        self.procs[name] = subprocess.Popen([*dask_command(), *args], stdout=log, stderr=subprocess.STDOUT,
+                                            env=env, cwd=self.directory, start_new_session=True)
+        log.close()
+
+    def __enter__(self) -> "Cluster":
+        protocol = ["--protocol", "tls"] if self.tls else []
+        self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                  "--scheduler-file", str(self.scheduler_file), *protocol, *self._tls_args()],
+                    self.env)
+        self._wait(lambda: self.scheduler_file.exists(), "the scheduler file")
+        for name in self.names:
+            self.start_worker(name)
+        self._wait(lambda: self.worker_count() == len(self.names), f"{len(self.names)} workers")
+        return self
+
+    def start_worker(self, name: str) -> None:
+        env = dict(self.env, **self.worker_env.get(name, {}))
+        self._start(name, ["worker", "--scheduler-file", str(self.scheduler_file), "--name", name,
+                           "--nthreads", str(self.threads), "--no-dashboard", "--host", "127.0.0.1",
+                           "--local-directory", str(self.directory / name), *self._tls_args()], env)
+
+    @property
+    def address(self) -> str:
+        return json.loads(self.scheduler_file.read_text())["address"]
+
+    def client(self):
+        """A client of this cluster in this process, to watch it (the builds under test are other processes)."""
+        if self._client is None:
+            from distributed import Client
+            from distributed.security import Security
+            security = Security(tls_ca_file=self.tls["ca"], tls_client_cert=self.tls["cert"],
+                                tls_client_key=self.tls["key"], require_encryption=True) if self.tls else None
+            self._client = Client(scheduler_file=str(self.scheduler_file), timeout=30, security=security,
+                                  set_as_default=False)
+        return self._client
+
+    def worker_count(self) -> int:
+        return len(self.client().scheduler_info(n_workers=-1)["workers"])
+
+    def processing(self) -> dict[str, list[str]]:
+        """Worker name -> the keys of the tasks it is running now."""
+        info = self.client().scheduler_info(n_workers=-1)["workers"]
+        return {info[a]["name"]: [str(k) for k in keys] for a, keys in self.client().processing().items()
+                if a in info}
+
+    def _wait(self, ready, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            dead = [n for n, p in self.procs.items() if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                logs = "\n".join((self.directory / f"{n}.log").read_text(errors="replace")[-2000:] for n in self.procs)
+                raise RuntimeError(f"Dask cluster in {self.directory}: no {what} ({dead or 'timeout'})\n{logs}")
+            time.sleep(0.2)
+
+    def kill(self, name: str) -> None:
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def __exit__(self, *exc) -> None:
+        if self._client is not None:
+            self._client.close()
+        for name in list(self.procs)[::-1]:
+            proc = self.procs.pop(name)
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            except ProcessLookupError:
+                pass
+
+
+def self_signed(directory: Path) -> dict[str, str]:
+    """A CA and one certificate for 127.0.0.1 signed by it (openssl), for scheduler, workers and client alike."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = directory / "ca.pem", directory / "ca.key"
+    cert, key, csr = directory / "node.pem", directory / "node.key", directory / "node.csr"
+    ext = directory / "ext.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
+        "-subj", "/CN=twopass test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial", "-out",
+        str(cert), "-days", "2", "-extfile", str(ext))
+    return {"ca": str(ca), "cert": str(cert), "key": str(key)}
