@@ -3,11 +3,11 @@ a local build, round two where its IR is, a machine lost mid-round, TLS, and the
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -45,7 +45,7 @@ def test_lua_on_the_cluster_is_the_local_build(tmp_path, cluster, lua, lua_local
     proc = run_twopass("build", *lua, "-o", out, "--scheduler-file", cluster.scheduler_file, "--no-cache",
                        "--report", report, check=True)
     assert outputs(out) == lua_local
-    import json
+
     where = json.loads(report.read_text())["placement"]
     assert set(where["workers"]["round 1"].values()) == {"w1", "w2"}  # both machines worked
     assert where["round2_tasks"] == len(lua)
@@ -61,7 +61,7 @@ def test_the_client_cache_serves_a_cluster_build(tmp_path, cluster):
     proc = run_twopass("build", DATA / "x86_64", "-o", second, *args, "--report", tmp_path / "r.json", env=env,
                        check=True)
     assert outputs(first) == outputs(second)
-    import json
+
     cache = json.loads((tmp_path / "r.json").read_text())["cache"]
     streams = cache["streams"]
     assert all(c["misses"] == 0 for s in streams.values() for c in s.values()), streams
@@ -159,3 +159,10 @@ def test_a_worker_with_another_twopass_is_named(tmp_path):
         line = assert_clean_error(proc, "Dask worker", "twopass 9.9.9-")
         assert "this client runs twopass" in line, line
     assert not (tmp_path / "out").exists()
+
+
+def test_verify_determinism_builds_on_the_cluster_too(tmp_path, cluster):
+    proc = run_twopass("verify-determinism", DATA / "x86_64", "--scheduler-file", cluster.scheduler_file,
+                       check=True)
+    out = proc.stdout.decode()
+    assert "identical across 6 builds" in out and "cluster" in out, out

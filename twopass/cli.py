@@ -243,12 +243,20 @@ def executor(args, log_queue):
         from .executor import LocalExecutor
         yield LocalExecutor(args.jobs, log_queue)
         return
+    from .distributed import DaskExecutor
+    with DaskExecutor(cluster(args)) as ex:
+        yield ex
+
+
+def cluster(args):
+    """The Dask cluster the arguments name, or None for this machine."""
+    if args.scheduler is None and args.scheduler_file is None:
+        return None
     if args.scheduler is not None and args.scheduler_file is not None:
         raise TwopassError("--scheduler", "give the scheduler's address or its file, not both")
-    from .distributed import Cluster, DaskExecutor
-    with DaskExecutor(Cluster(args.scheduler, args.scheduler_file, args.scheduler_timeout, args.tls_ca_file,
-                              args.tls_cert, args.tls_key)) as ex:
-        yield ex
+    from .distributed import Cluster
+    return Cluster(args.scheduler, args.scheduler_file, args.scheduler_timeout, args.tls_ca_file, args.tls_cert,
+                   args.tls_key)
 
 
 class _WorkerLogging:
@@ -297,7 +305,7 @@ def make_parser() -> argparse.ArgumentParser:
 def _run_verify(args) -> int:
     from . import determinism
 
-    problems = determinism.verify(args.inputs, build_options(args), args.jobs, args.against)
+    problems = determinism.verify(args.inputs, build_options(args), args.jobs, args.against, cluster(args))
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     return 1 if problems else 0

@@ -118,9 +118,11 @@ def _elf_sections(data: bytes) -> list[tuple[str, int, int]]:
 
 # -- verify-determinism: the same inputs built several ways ------------------------------------------------
 
-def verify(inputs: list[str], options, jobs: int = 2, against: str | None = None) -> list[Difference]:
+def verify(inputs: list[str], options, jobs: int = 2, against: str | None = None, cluster=None
+           ) -> list[Difference]:
     """Build the inputs five ways (cold cache; warm cache; one job; reversed inputs; another working
-    directory, temporary directory and output path) and compare every output with the first build's.
+    directory, temporary directory and output path), and a sixth on the Dask `cluster` if given, and compare
+    every output with the first build's.
 
     Each build runs `twopass.build` with the same typed options in a process of its own (this very twopass,
     installed or from a checkout), started in its own directory with its own TMPDIR."""
@@ -139,13 +141,18 @@ def verify(inputs: list[str], options, jobs: int = 2, against: str | None = None
                     "jobs-1": (inputs, RunOptions(jobs=1, cache=False), "w1"),
                     "reversed-inputs": (inputs[::-1], RunOptions(jobs=jobs, cache=False), "w1"),
                     "elsewhere": (inputs, RunOptions(jobs=jobs, cache=False), "w2/deeper/still")}
+        if cluster is not None:  # its files named from the build's own directory
+            cluster = dataclasses.replace(cluster, **{f: os.path.abspath(v) for f in (
+                "scheduler_file", "tls_ca_file", "tls_cert", "tls_key") if (v := getattr(cluster, f)) is not None})
+            variants["cluster"] = (inputs, RunOptions(jobs=jobs, cache=False), "w3")
         built: dict[str, tuple[dict[str, bytes], dict]] = {}
         problems: list[Difference] = []
         for name, (ins, run, where) in variants.items():
             cwd, tmp = os.path.join(root, where), os.path.join(root, where, "tmp")
             os.makedirs(tmp, exist_ok=True)
             out, man = os.path.join(cwd, f"out-{name}"), os.path.join(cwd, f"{name}.manifest")
-            request = pickle.dumps((ins, options, out, dataclasses.replace(run, manifest=man)))
+            request = pickle.dumps((ins, options, out, dataclasses.replace(run, manifest=man),
+                                    cluster if name == "cluster" else None))
             proc = subprocess.run([sys.executable, "-c", "from twopass.determinism import _build; _build()"],
                                   input=request, cwd=cwd, capture_output=True,
                                   env={**os.environ, "TMPDIR": tmp, "PYTHONPATH": path})
@@ -172,8 +179,13 @@ def _build() -> None:
     from .pipeline import build
     from .errors import TwopassError
 
-    inputs, options, outdir, run = pickle.loads(sys.stdin.buffer.read())
+    inputs, options, outdir, run, cluster = pickle.loads(sys.stdin.buffer.read())
     try:
-        build(inputs, options, outdir, run)
+        if cluster is None:
+            build(inputs, options, outdir, run)
+        else:
+            from .distributed import DaskExecutor
+            with DaskExecutor(cluster) as executor:
+                build(inputs, options, outdir, run, executor)
     except TwopassError as e:
         sys.exit("error: " + "; ".join(e.lines()))
