@@ -63,6 +63,8 @@ def _build_parser(sub) -> None:
     output_arguments(p)
     p.add_argument("--save-temps", metavar="DIR",
                    help="also keep round one's optimized IR and scratch objects, and the merged data, in DIR")
+    p.add_argument("--emit-ninja", metavar="FILE", help="run the thin link, then write the rest of the build as "
+                                                        "a Ninja file of `twopass backend` actions and stop")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true")
 
@@ -225,6 +227,8 @@ def _run_build(args) -> int:
                      cache_policy=args.cache_policy, progress=None if not args.quiet else False,
                      save_temps=args.save_temps, report=args.report, manifest=args.manifest,
                      cgdata_out=args.cgdata_out, cgdata_format=args.cgdata_format)
+    if args.emit_ninja:
+        return _emit_ninja(args, options, run)
     handler = _WorkerLogging(args)
     try:
         with executor(args, handler.queue) as ex:
@@ -233,6 +237,25 @@ def _run_build(args) -> int:
         handler.close()
     if not args.quiet:
         print(report.summary(report.build_report(result)), file=sys.stderr)
+    return 0
+
+
+def _run_backend(args) -> int:
+    from . import ninja
+    return ninja.backend(args)
+
+
+def _emit_ninja(args, options, run) -> int:
+    from . import ninja
+
+    for flag, value in (("--scheduler", args.scheduler or args.scheduler_file), ("--save-temps", args.save_temps),
+                        ("--report", args.report), ("--manifest", args.manifest), ("--cgdata-out", args.cgdata_out)):
+        if value:
+            raise TwopassError(flag, "not with --emit-ninja: Ninja runs the build, twopass only writes it")
+    count = ninja.emit(args.inputs, options, args.output_dir, run, args.emit_ninja)
+    if not args.quiet:
+        print(f"wrote {args.emit_ninja}: {count} modules; run `ninja -C {os.path.dirname(args.emit_ninja) or '.'} "
+              f"-f {os.path.basename(args.emit_ninja)}`", file=sys.stderr)
     return 0
 
 
@@ -299,6 +322,8 @@ def make_parser() -> argparse.ArgumentParser:
     _verify_parser(sub)
     _cgdata_parser(sub)
     _cache_parser(sub)
+    from .ninja import add_parser
+    add_parser(sub)
     return parser
 
 
@@ -322,7 +347,7 @@ def _run_manifest(args) -> int:
 
 
 _COMMANDS = {"build": _run_build, "verify-determinism": _run_verify, "manifest": _run_manifest,
-             "cgdata": _run_cgdata, "cache": _run_cache}
+             "cgdata": _run_cgdata, "cache": _run_cache, "backend": _run_backend}
 
 
 def glue_mllvm(argv: list[str]) -> list[str]:

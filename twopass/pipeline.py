@@ -133,6 +133,34 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
     return b.result
 
 
+def link(inputs: Iterable[str | ModuleSource], options: BuildOptions, run: RunOptions = RunOptions()
+         ) -> tuple[Plan, dict[str, workers.Imports]]:
+    """The plan and the thin link's imports alone, for builds whose rounds run elsewhere (ninja.py)."""
+    _check(options, run)
+    llvm.check_options(options.extra_llvm)
+    store = cache_.Cache(run.cache_dir or cache_.default_dir()) if run.cache else None
+    plan = make_plan(_sources(inputs), options)
+    _, imports, _ = _Build(plan, run, LocalExecutor(run.jobs), store, None).thin_link()
+    return plan, imports
+
+
+def finish(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: str, run: RunOptions,
+           round_one: dict[str, workers.Result], round_two: dict[str, workers.Result], merged: bytes
+           ) -> BuildResult:
+    """The phases after the rounds (the size guard, outputs), on results made elsewhere (ninja.py); the size
+    guard's own codegen, when it keeps round one, runs here."""
+    plan = make_plan(_sources(inputs), options)
+    _check_outdir(outdir)
+    b = _Build(plan, run, LocalExecutor(run.jobs), None, None)
+    b.result.round_one, b.result.round_two, b.result.merged = round_one, round_two, merged
+    if merged:
+        b.result.merged_facts = globaldata.facts(b.result.codegen_data())
+    if plan.options.two_rounds and plan.options.size_guard and layout_.applies_to(plan.triple):
+        b.size_guard(plan.modules)
+    b.write_outputs(outdir)
+    return b.result
+
+
 def _sources(inputs: Iterable[str | ModuleSource]) -> list[ModuleSource]:
     out: list[ModuleSource] = []
     paths: list[str] = []
