@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import logging
 import os
+import pickle
 import shutil
 import sys
 import tempfile
@@ -93,6 +94,7 @@ class DaskExecutor:
         self._count = itertools.count()
         self._held: dict[str, Any] = {}  # Held.key -> the future of a result that stays on its worker
         self._shared: dict[str, Any] = {}  # digest -> a task holding bytes many jobs need
+        self.traffic = {"to_cluster": 0, "from_cluster": 0}  # pickled bytes between this client and the cluster
 
     def close(self) -> None:
         self._held.clear()
@@ -126,20 +128,26 @@ class DaskExecutor:
         """One task per distinct bytes: dependents fetch it once per worker, and Dask can make it again."""
         digest = hashlib.sha256(data).hexdigest()
         if digest not in self._shared:
+            self._count_bytes("to_cluster", data)
             self._shared[digest] = self.client.submit(_identity, data, key=f"{self._prefix}-bytes-{digest}")
         return self._shared[digest]
 
+    def _count_bytes(self, way: str, obj: Any) -> Any:
+        self.traffic[way] += len(obj) if isinstance(obj, bytes) else len(pickle.dumps(obj, protocol=5))
+        return obj
+
     def call(self, func: Callable, *args: Any) -> Any:
+        self._count_bytes("to_cluster", args)
         future = self.client.submit(func, *args, key=self._key(func.__name__))
         try:
-            return future.result()
+            return self._count_bytes("from_cluster", future.result())
         finally:
             future.release()
 
     def fetch(self, held: list[Held]) -> list[bytes]:
         futures = [self.client.submit(_field, self._held[h.key], h.attr, key=self._key("fetch"),
                                       **_placed(self._where(h))) for h in held]
-        return [outcome.value for outcome in self.client.gather(futures)]
+        return [self._count_bytes("from_cluster", outcome.value) for outcome in self.client.gather(futures)]
 
     def _where(self, held: Held) -> list[str] | None:
         holders = self.client.who_has([self._held[held.key]]).get(self._held[held.key].key, ())
@@ -159,9 +167,12 @@ class DaskExecutor:
                 if dataclasses.is_dataclass(job) else {}
             needs = getattr(job, "blob_digests", lambda: ())()
             where = next((self._where(h) for h in held.values()), None)
+            job, lifted = _lift(job)
+            self._count_bytes("to_cluster", (key, job))
             full = self.client.submit(
                 _task, spec, key, job, cgdata, {d: blobs[d] for d in needs},
                 {name: (self._held[h.key], h.attr) for name, h in held.items()},
+                {slot: self._bytes_task(data) for slot, data in lifted.items()},
                 key=self._key(f"{round_.name.replace(' ', '-')}-{key}"), **_placed(where))
             light = self.client.submit(_light, full, key=self._key("light"))
             pending[light] = (key, full.key)
@@ -169,7 +180,7 @@ class DaskExecutor:
         stopping = False
         for light in as_completed(list(pending), loop=self.client.loop):
             try:
-                outcome: Outcome = light.result()
+                outcome: Outcome = self._count_bytes("from_cluster", light.result())
             except Exception as e:  # lost more often than Dask retries, or cancelled
                 if stopping and light.cancelled():  # as a local pool: jobs after a failure do not start
                     self._held.pop(pending.pop(light)[1], None)
@@ -190,6 +201,30 @@ class DaskExecutor:
             yield outcome
             if stopping and not pending:
                 return
+
+
+_LIFT = 4096  # bytes fields at least this long travel as a task of their own
+
+
+def _lift(job: Any) -> tuple[Any, dict[str | int, bytes]]:
+    """The job without its large bytes fields (a module's bitcode), and those by field name or tuple index:
+    one task per distinct bytes, so a module's summary, its round one and its importers send it once."""
+    if dataclasses.is_dataclass(job) and not isinstance(job, type):
+        big: dict[str | int, bytes] = {f.name: v for f in dataclasses.fields(job)
+                                       if isinstance(v := getattr(job, f.name), bytes) and len(v) >= _LIFT}
+        return (dataclasses.replace(job, **{str(k): b"" for k in big}) if big else job), big
+    if isinstance(job, tuple):
+        big = {i: v for i, v in enumerate(job) if isinstance(v, bytes) and len(v) >= _LIFT}
+        return tuple(b"" if i in big else v for i, v in enumerate(job)), big
+    return job, {}
+
+
+def _restore(job: Any, lifted: dict[str | int, bytes]) -> Any:
+    if not lifted:
+        return job
+    if isinstance(job, tuple):
+        return tuple(lifted.get(i, v) for i, v in enumerate(job))
+    return dataclasses.replace(job, **{str(k): v for k, v in lifted.items()})
 
 
 def _placed(where: list[str] | None) -> dict[str, Any]:
@@ -326,12 +361,13 @@ def _worker_name() -> str:
 
 
 def _task(spec: _Spec, key: str, job: Any, cgdata: bytes | None, blobs: dict[str, bytes],
-          held: dict[str, tuple[Outcome, str]]) -> Outcome:
+          held: dict[str, tuple[Outcome, str]], lifted: dict[str | int, bytes]) -> Outcome:
     """One job in this worker thread's child process for the round; the outcome says where it ran."""
     where = _worker_name()
     why = _mismatch(versions(), spec.client_versions)
     if why:
         return Outcome(key, error=f"Dask worker {where} {why}", where=where)
+    job = _restore(job, lifted)
     if held:
         job = dataclasses.replace(job, **{name: getattr(o.value, attr) for name, (o, attr) in held.items()})
     pool, files = _pool(spec, cgdata)

@@ -66,6 +66,7 @@ class BuildResult:
     size_guard: dict | None = None  # which round's objects a two-round build kept, and the estimates
     jobs: int = 1
     placement: dict[str, dict[str, str]] = field(default_factory=dict)  # round -> module -> where it ran
+    traffic: dict[str, int] | None = None  # bytes between this machine and a cluster
 
     def codegen_data(self) -> cgdata.CodeGenData:
         if self.merged_data is None:
@@ -122,6 +123,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
             if plan.options.size_guard and layout_.applies_to(plan.triple):  # it reads ELF objects
                 b.size_guard([m for m in survivors if m.output in b.result.round_two])
         b.write_outputs(outdir)
+        b.result.traffic = dict(getattr(b.executor, "traffic", None) or {}) or None
     except BuildFailed as e:
         if run.report:
             report.write_report(report.build_report(e.result or b.result), run.report)

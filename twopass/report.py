@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, llvm
 
@@ -46,7 +46,7 @@ def build_report(result: "BuildResult") -> dict:
                  if name in result.phases}
     critical = sum(llvm_time.values()) / max(1, jobs)
     wall = sum(result.phases.values())
-    report = {
+    report: dict[str, Any] = {
         "twopass": __version__, **llvm.versions(), "triple": result.plan.triple, "jobs": jobs,
         "options": {"opt_level": opts.opt_level, "outliner": opts.outliner, "rounds": opts.rounds,
                     "merge_functions": opts.merge_functions, "fold_outlined": opts.layout.fold},
@@ -72,6 +72,8 @@ def build_report(result: "BuildResult") -> dict:
         report["size_guard"] = result.size_guard
     if result.placement:
         report["placement"] = placement(result.placement)
+    if result.traffic:
+        report["cluster_bytes"] = dict(sorted(result.traffic.items()))
     return report
 
 
