@@ -31,3 +31,14 @@ def test_commands_are_shown_without_machine_paths():
     cache = str(bench.corpus.default_cache_dir())
     cmd = f"{sys.executable} -m twopass build {cache}/bitcode/x86_64-abc/a.o {cache}/bitcode/x86_64-abc/b.o -o /w/o"
     assert bench.sanitize(cmd, "/w") == "python -m twopass build $CORPUS/bitcode/x86_64-abc/*.o -o $WORK/o"
+
+
+def test_projection_places_largest_first_on_the_machine_free_soonest():
+    from tools import bench_distributed as bd
+    assert bd.makespan([2, 3, 2, 3, 2], 2, 0.0) == 7  # 3,2,2 | 3,2: largest first, not the optimum (6)
+    assert bd.makespan([5, 1, 1, 1, 1, 1], 2, 0.0) == 5
+    assert bd.makespan([1.0] * 8, 4, 0.5) == 3.0  # two tasks each, with the cost per task
+    tasks = {"round 1": [4.0, 1.0, 1.0], "round 2": [2.0, 2.0]}
+    assert bd.model(tasks, 1.0, 64, 0.0) == 1.0 + 4.0 + 2.0  # the critical path, given machines enough
+    per_task = bd.fit_per_task(tasks, 1.0, bd.model(tasks, 1.0, 2, 0.25))
+    assert abs(per_task - 0.25) < 1e-6

@@ -1,0 +1,155 @@
+"""Both rounds on a Dask cluster against the local pool, and what more machines would give.
+
+Lua 5.4 x86-64 (-O2, importing) built with the local pool (`-j 2`) and on a real Dask cluster of two workers on
+127.0.0.1 (`dask worker --nthreads 1` each, started by tools/dask_cluster.py), interleaved --repeat times after
+one warm-up each, cold (`--no-cache`). Reports:
+    wall overhead   cluster wall / local wall - 1 (medians; goal <= 10%)
+    bytes moved     client <-> cluster (the report's cluster_bytes) and worker <-> worker (Dask's counters),
+                    per module
+    placement       round-two tasks that ran on their round-one worker
+    projection      from the cluster build's own task times: the critical path (every round's longest task
+                    plus the client's serial phases) and the wall time on 4, 16 and 64 one-core machines
+                    (each round's tasks placed largest first, as twopass submits them, plus a per-task cost
+                    fitted so that the model gives the measured wall on two); the same for 2,000 modules
+                    whose task times are drawn from Lua's, with the thin link and merge of synthetic
+                    2,000-module programs timed here (tools/bench_thinlink.py, tools/bench_merge.py).
+
+    python tools/bench_distributed.py [--repeat 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import corpus  # noqa: E402
+from tools.dask_cluster import Cluster  # noqa: E402
+
+MACHINES = (2, 4, 16, 64)
+SERIAL = ("plan", "thin link", "merge", "size guard", "write")
+
+
+def build(bitcode, out: Path, *extra) -> tuple[float, dict]:
+    report = out.with_suffix(".json")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(out), "--no-cache",
+                    "-q", "--report", str(report), *extra], check=True, cwd=ROOT)
+    return time.perf_counter() - start, json.loads(report.read_text())
+
+
+def makespan(tasks: list[float], machines: int, per_task: float) -> float:
+    """Largest first onto the machine free soonest."""
+    free = [0.0] * machines
+    for t in sorted(tasks, reverse=True):
+        heapq.heapreplace(free, free[0] + t + per_task)
+    return max(free)
+
+
+def rounds(report: dict) -> dict[str, list[float]]:
+    mods = report["modules"]
+    total = sum(m["input_bytes"] for m in mods) or 1
+    summary = report["llvm_seconds"].get("summary", 0.0)
+    return {"summary": [summary * m["input_bytes"] / total for m in mods],
+            "round 1": [sum(m["round1"]["seconds"].values()) for m in mods],
+            "round 2": [sum(m["round2"]["seconds"].values()) for m in mods if "round2" in m]}
+
+
+def model(tasks: dict[str, list[float]], serial: float, machines: int, per_task: float) -> float:
+    return serial + sum(makespan(t, machines, per_task) for t in tasks.values() if t)
+
+
+def fit_per_task(tasks, serial: float, measured: float) -> float:
+    lo, hi = 0.0, 1.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if model(tasks, serial, 2, mid) < measured else (lo, mid)
+    return lo
+
+
+def synthetic_serial(modules: int) -> dict[str, float]:
+    """The thin link and the merge of a synthetic program of `modules` modules, timed here."""
+    import msgpack
+
+    from tools.bench_merge import run_one
+    from tools.bench_thinlink import synthetic
+    from twopass import thinlink
+
+    sums, digests = synthetic(modules)
+    start = time.perf_counter()
+    thinlink.thin_link(thinlink.load_summaries({m: msgpack.packb(s) for m, s in sums.items()}), digests,
+                       thinlink.LinkOptions())
+    link = time.perf_counter() - start
+    return {"thin link": link, "merge": run_one(modules)["seconds"]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--modules", type=int, default=2000, help="the synthetic program's modules")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    bitcode = corpus.build_bitcode("x86_64")
+    walls: dict[str, list[float]] = {"local": [], "cluster": []}
+    with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp, \
+            Cluster(Path(tmp) / "cluster", workers=2) as cluster:
+        dist = ("--scheduler-file", str(cluster.scheduler_file))
+        build(bitcode, Path(tmp) / "warm-local", "-j", "2")
+        build(bitcode, Path(tmp) / "warm-cluster", *dist)
+        reports = []
+        for i in range(args.repeat):
+            walls["local"].append(build(bitcode, Path(tmp) / f"local{i}", "-j", "2")[0])
+            peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
+            wall, report = build(bitcode, Path(tmp) / f"cluster{i}", *dist)
+            peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values()) \
+                - peer
+            walls["cluster"].append(wall)
+            reports.append((wall, report, peer))
+    local, clustered = statistics.median(walls["local"]), statistics.median(walls["cluster"])
+    wall, report, peer = sorted(reports, key=lambda r: r[0])[len(reports) // 2]
+    n = len(report["modules"])
+    moved = dict(report["cluster_bytes"], worker_to_worker=peer)
+    tasks = rounds(report)
+    serial = sum(report["phases_seconds"].get(p, 0.0) for p in SERIAL)
+    per_task = fit_per_task(tasks, serial, wall)
+    lua = {"critical_path": serial + sum(max(t) for t in tasks.values() if t),
+           **{str(m): model(tasks, serial, m, per_task) for m in MACHINES}}
+    rng = random.Random(0)
+    big = {name: [rng.choice(t) for _ in range(args.modules)] for name, t in tasks.items() if t}
+    timed = synthetic_serial(args.modules)
+    big_serial = sum(v * args.modules / n for p, v in report["phases_seconds"].items()
+                     if p in SERIAL and p not in timed) + sum(timed.values())
+    synth = {"critical_path": big_serial + sum(max(t) for t in big.values()),
+             **{str(m): model(big, big_serial, m, per_task) for m in MACHINES}}
+    placement = report["placement"]
+    result = {"modules": n, "repeat": args.repeat, "local_wall": walls["local"], "cluster_wall": walls["cluster"],
+              "overhead": clustered / local - 1, "bytes": moved,
+              "bytes_per_module": {k: v / n for k, v in moved.items()},
+              "round2_on_round1_worker": f"{placement['round2_on_round1_worker']}/{placement['round2_tasks']}",
+              "per_task_seconds": per_task, "serial_seconds": serial, "projection_lua": lua,
+              "projection_synthetic": {"modules": args.modules, "serial_seconds": big_serial, **synth}}
+    print(f"Lua x86-64, {n} modules: local -j 2 {local:.2f}s, 2 Dask workers {clustered:.2f}s "
+          f"(overhead {100 * result['overhead']:+.1f}%; medians of {args.repeat})")
+    print("bytes per module: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in result["bytes_per_module"].items()))
+    print(f"round two on its round-one worker: {result['round2_on_round1_worker']}; fitted cost per task "
+          f"{1000 * per_task:.0f} ms, client serial phases {serial:.2f}s")
+    for name, proj in (("Lua", lua), (f"{args.modules} modules", synth)):
+        print(f"{name}: critical path {proj['critical_path']:.2f}s; " +
+              ", ".join(f"{m} machines {proj[str(m)]:.2f}s" for m in MACHINES))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
