@@ -45,7 +45,6 @@ def test_lua_on_the_cluster_is_the_local_build(tmp_path, cluster, lua, lua_local
     proc = run_twopass("build", *lua, "-o", out, "--scheduler-file", cluster.scheduler_file, "--no-cache",
                        "--report", report, check=True)
     assert outputs(out) == lua_local
-
     where = json.loads(report.read_text())["placement"]
     assert set(where["workers"]["round 1"].values()) == {"w1", "w2"}  # both machines worked
     assert where["round2_tasks"] == len(lua)
@@ -61,7 +60,6 @@ def test_the_client_cache_serves_a_cluster_build(tmp_path, cluster):
     proc = run_twopass("build", DATA / "x86_64", "-o", second, *args, "--report", tmp_path / "r.json", env=env,
                        check=True)
     assert outputs(first) == outputs(second)
-
     cache = json.loads((tmp_path / "r.json").read_text())["cache"]
     streams = cache["streams"]
     assert all(c["misses"] == 0 for s in streams.values() for c in s.values()), streams
