@@ -97,6 +97,8 @@ def test_a_machine_lost_in_round_one_changes_nothing(tmp_path, lua, lua_local):
             assert t.is_alive() and time.monotonic() < deadline, "round one never ran on w2"
             time.sleep(0.05)
         time.sleep(0.5)  # into the middle of a module's codegen
+        below = c.descendants("w2")
+        assert any("twopass.pool" in _cmdline(pid) for pid in below), below  # LLVM runs in a child
         c.kill("w2")
         t.join()
         proc = result["proc"]
@@ -105,6 +107,15 @@ def test_a_machine_lost_in_round_one_changes_nothing(tmp_path, lua, lua_local):
         import json
         where = json.loads((tmp_path / "r.json").read_text())["placement"]["workers"]
         assert set(where["round 2"].values()) == {"w1"}
+        assert not [pid for pid in below if _cmdline(pid)], "a dead worker's children outlived it"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""  # gone
 
 
 def test_tls_with_dasks_certificate_options(tmp_path):

@@ -95,6 +95,22 @@ class Cluster:
                 raise RuntimeError(f"Dask cluster in {self.directory}: no {what} ({dead or 'timeout'})\n{logs}")
             time.sleep(0.2)
 
+    def descendants(self, name: str) -> set[int]:
+        """Every live process below the one started for `name` (its worker, and twopass's children of it)."""
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        found, frontier = set(), {self.procs[name].pid}
+        while frontier:
+            frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+            found |= frontier
+        return found
+
     def kill(self, name: str) -> None:
         proc = self.procs.pop(name)
         os.killpg(proc.pid, signal.SIGKILL)
