@@ -14,7 +14,7 @@ one warm-up each, cold (`--no-cache`). Reports:
                     whose task times are drawn from Lua's, with the thin link and merge of synthetic
                     2,000-module programs timed here (tools/bench_thinlink.py, tools/bench_merge.py).
 
-    python tools/bench_distributed.py [--repeat 3] [--json out.json]
+    python tools/bench_distributed.py [--repeat 3] [--json out.json] [--page docs/benchmarks-distributed.md]
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--modules", type=int, default=2000, help="the synthetic program's modules")
     ap.add_argument("--json")
+    ap.add_argument("--page", help="write the results as a Markdown page")
     args = ap.parse_args()
     bitcode = corpus.build_bitcode("x86_64")
     walls: dict[str, list[float]] = {"local": [], "cluster": []}
@@ -138,17 +139,52 @@ def main() -> int:
               "round2_on_round1_worker": f"{placement['round2_on_round1_worker']}/{placement['round2_tasks']}",
               "per_task_seconds": per_task, "serial_seconds": serial, "projection_lua": lua,
               "projection_synthetic": {"modules": args.modules, "serial_seconds": big_serial, **synth}}
-    print(f"Lua x86-64, {n} modules: local -j 2 {local:.2f}s, 2 Dask workers {clustered:.2f}s "
+    lines = []
+
+    def say(line: str) -> None:
+        print(line)
+        lines.append(line)
+
+    say(f"Lua x86-64, {n} modules: local -j 2 {local:.2f}s, 2 Dask workers {clustered:.2f}s "
           f"(overhead {100 * result['overhead']:+.1f}%; medians of {args.repeat})")
-    print("bytes per module: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in result["bytes_per_module"].items()))
-    print(f"round two on its round-one worker: {result['round2_on_round1_worker']}; fitted cost per task "
+    say("bytes per module: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in result["bytes_per_module"].items()))
+    say(f"round two on its round-one worker: {result['round2_on_round1_worker']}; fitted cost per task "
           f"{1000 * per_task:.0f} ms, client serial phases {serial:.2f}s")
     for name, proj in (("Lua", lua), (f"{args.modules} modules", synth)):
-        print(f"{name}: critical path {proj['critical_path']:.2f}s; " +
+        say(f"{name}: critical path {proj['critical_path']:.2f}s; " +
               ", ".join(f"{m} machines {proj[str(m)]:.2f}s" for m in MACHINES))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    if args.page:
+        Path(args.page).write_text(page(result, lines, args))
     return 0
+
+
+def page(result: dict, lines: list[str], args) -> str:
+    rows = ["| | critical path | " + " | ".join(f"{m} machines" for m in MACHINES) + " |",
+            "|---|---:|" + "---:|" * len(MACHINES)]
+    for name, key in (("Lua (measured on 2)", "projection_lua"),
+                      (f"{result['projection_synthetic']['modules']} modules", "projection_synthetic")):
+        proj = result[key]
+        rows.append(f"| {name} | {proj['critical_path']:.2f} s | "
+                    + " | ".join(f"{proj[str(m)]:.2f} s" for m in MACHINES) + " |")
+    moved = result["bytes_per_module"]
+    return "\n".join([
+        "# twopass on a Dask cluster", "",
+        "Made by `python tools/bench_distributed.py" + (f" --repeat {args.repeat}" if args.repeat != 3 else "")
+        + f" --page {args.page}` (see its docstring for the method). Two `dask worker --nthreads 1` on 127.0.0.1 "
+        "against the local pool with `-j 2`, on the same two cores, Lua 5.4 x86-64 -O2 cold (`--no-cache`), "
+        "interleaved.", "",
+        "| | wall (median) |", "|---|---:|",
+        f"| local pool, -j 2 | {statistics.median(result['local_wall']):.2f} s |",
+        f"| 2 Dask workers | {statistics.median(result['cluster_wall']):.2f} s |",
+        f"| overhead | {100 * result['overhead']:+.1f}% (goal <= 10%) |", "",
+        f"Bytes per module: {moved['to_cluster'] / 1024:.1f} KiB to the cluster, {moved['from_cluster'] / 1024:.1f} "
+        f"KiB back, {moved['worker_to_worker'] / 1024:.1f} KiB between workers. Round two on its round-one worker: "
+        f"{result['round2_on_round1_worker']}.", "",
+        "Projected wall time (one-core machines; each round's tasks largest first; a cost per task of "
+        f"{1000 * result['per_task_seconds']:.0f} ms fitted to the measured two-machine wall):", "", *rows, "",
+        "```", *lines, "```", ""])
 
 
 if __name__ == "__main__":
