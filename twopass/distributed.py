@@ -190,10 +190,10 @@ class DaskExecutor:
                 outcome = Outcome(pending[light][0], error=f"Dask task failed: {type(e).__name__}: {e}")
             light.release()
             full_key = pending.pop(light)[1]
-            if outcome.error:
-                self._held.pop(full_key, None)
-            elif isinstance(getattr(outcome.value, "ir", None), Held):
+            if not outcome.error and isinstance(getattr(outcome.value, "ir", None), Held):
                 outcome.value.ir = Held(full_key, "ir", len(outcome.value.ir))
+            else:  # nothing of it stays needed on the worker
+                self._held.pop(full_key, None)
             if outcome.error and stop_on_failure and not stopping:
                 stopping = True
                 for other in pending:
