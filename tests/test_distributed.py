@@ -181,15 +181,11 @@ def test_clang_links_cxx_through_the_cluster(tmp_path, cluster):
     """`clang -fuse-ld=twopass -Wl,--twopass-scheduler-file=...`: the link's rounds on the cluster, the same
     executable as a local link."""
     from ldkit import make_toolchain
-    from test_ld import CXX, CXX_OUTPUT, write
+    from test_ld import CXX_OUTPUT, build_cxx
 
     tc = make_toolchain(tmp_path / "tc")
     d = tmp_path / "cxx"
-    write(d, CXX)
-    for src in ("a.cpp", "b.cpp", "main.cpp"):
-        tc.cc("-O2", "-flto=thin", "-c", src, "-o", src[:-4] + ".o", cxx=True, cwd=d)
-    tc.ar("liba.a", "a.o", cwd=d)
-    tc.ar("libb.a", "b.o", cwd=d)
+    build_cxx(tc, d)
     link = ("-O2", "-flto=thin", "-fuse-ld=twopass", "main.o", "-L.", "-lb", "-la")
     tc.cc(*link, "-o", "local", cxx=True, cwd=d)
     proc = tc.cc(*link, "-o", "cluster", f"-Wl,--twopass-scheduler-file={cluster.scheduler_file}",

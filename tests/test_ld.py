@@ -137,13 +137,18 @@ def test_mixed_program_links_and_runs(tc, tmp_path):
     assert {"only_from_asm", "bitcode_callback", "reached_by_dlsym"} <= symbols
 
 
-def test_cxx_across_archives(tc, tmp_path):
-    d = tmp_path / "cxx"
+def build_cxx(tc, d: Path) -> None:
+    """CXX as bitcode: main.o, and a.o and b.o each in an archive of its own."""
     write(d, CXX)
     for src in ("a.cpp", "b.cpp", "main.cpp"):
         tc.cc("-O2", "-flto=thin", "-c", src, "-o", src[:-4] + ".o", cxx=True, cwd=d)
     tc.ar("liba.a", "a.o", cwd=d)
     tc.ar("libb.a", "b.o", cwd=d)
+
+
+def test_cxx_across_archives(tc, tmp_path):
+    d = tmp_path / "cxx"
+    build_cxx(tc, d)
     tc.cc("-O2", "-flto=thin", "-fuse-ld=twopass", "main.o", "-L.", "-lb", "-la", "-o", "app", cxx=True, cwd=d)
     assert tc.run(d / "app").stdout == CXX_OUTPUT
     syms = [s for s in elf.read((d / "app").read_bytes()).symbols if s.name == "_ZZ7countervE1n"]

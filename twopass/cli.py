@@ -262,12 +262,13 @@ def _emit_ninja(args, options, run) -> int:
 @contextlib.contextmanager
 def executor(args, log_queue):
     """The local pool, or a Dask cluster when a scheduler is named (connected before any work is done)."""
-    if args.scheduler is None and args.scheduler_file is None:
+    where = cluster(args)
+    if where is None:
         from .executor import LocalExecutor
         yield LocalExecutor(args.jobs, log_queue)
         return
     from .distributed import DaskExecutor
-    with DaskExecutor(cluster(args)) as ex:
+    with DaskExecutor(where) as ex:
         yield ex
 
 

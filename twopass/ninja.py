@@ -50,12 +50,16 @@ def _write_job(path: str, obj: Any) -> None:
     _write_if_changed(path, _dump(obj))
 
 
-def _load(path: str, what: str) -> Any:
+def _file(path: str) -> bytes:
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except OSError as e:
         raise InputError(path, e.strerror or str(e)) from None
+
+
+def _load(path: str, what: str) -> Any:
+    data = _file(path)
     if not data.startswith(FORMAT):
         raise InputError(path, f"not a {what} of twopass {__version__} (run `twopass build --emit-ninja` again)")
     return pickle.loads(data[len(FORMAT):])
@@ -76,11 +80,7 @@ def _write_if_changed(path: str, data: bytes) -> None:
 
 def _read(path: str, digest: str) -> bytes:
     """A file a job names, as the thin link saw it."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InputError(path, e.strerror or str(e)) from None
+    data = _file(path)
     if hashlib.sha256(data).hexdigest() != digest:
         raise InputError(path, "changed since the thin link (run ninja again: the thin link edge comes first)")
     return data
@@ -100,14 +100,7 @@ class BuildPlan:
 
     def module_sources(self):
         from .plan import ModuleSource
-        out = []
-        for name, file, path in self.sources:
-            try:
-                with open(file, "rb") as f:
-                    out.append(ModuleSource(name, f.read(), path))
-            except OSError as e:
-                raise InputError(file, e.strerror or str(e)) from None
-        return out
+        return [ModuleSource(name, _file(file), path) for name, file, path in self.sources]
 
     def run(self):
         from .pipeline import RunOptions
@@ -155,8 +148,7 @@ def thin_link(plan_path: str) -> list[str]:
     files = {hashlib.sha256(m.data).hexdigest(): file for m, (_, file, _) in zip(result_plan.modules, bp.sources)}
     reader = None
     if opts.cgdata_in is not None:
-        with open(opts.cgdata_in, "rb") as f:
-            reader = (opts.cgdata_in, hashlib.sha256(f.read()).hexdigest())
+        reader = (opts.cgdata_in, hashlib.sha256(_file(opts.cgdata_in)).hexdigest())
     for m, (_, file, _) in zip(result_plan.modules, bp.sources):
         job = workers.RoundOneJob(m.path, b"", opts.opt_level, opts.overrides, opts.final_layout(1),
                                   imports.get(m.output), opts.layout.assembler)
@@ -215,10 +207,8 @@ def _run_job(job_path: str, inputs: list[str], out: str) -> None:
 
     round_name, llvm_options, reads, reader, job = _load(job_path, "backend job")
     data = [_read(path, digest) for path, digest in reads]
+    blobs = {digest: blob for (_, digest), blob in zip(reads[1:], data[1:])}  # its exporters, as workers read them
     with tempfile.TemporaryDirectory(prefix="twopass-backend-") as tmp:
-        for (_, digest), blob in zip(reads[1:], data[1:]):
-            with open(os.path.join(tmp, digest), "wb") as f:
-                f.write(blob)
         cgdata = _read(*reader) if reader is not None else None
         func: Callable[[Any], Any]
         if round_name == "round 1":
@@ -227,11 +217,10 @@ def _run_job(job_path: str, inputs: list[str], out: str) -> None:
         else:
             (r1_path, cgdata_path) = inputs
             _, r1 = _load(r1_path, "round-one result")
-            with open(cgdata_path, "rb") as f:
-                cgdata = f.read()
+            cgdata = _file(cgdata_path)
             job = dataclasses.replace(job, ir=r1.ir, target=r1.target)
             func = workers.round_two
-        round_ = Round(round_name, func, llvm_options, cgdata=cgdata)
+        round_ = Round(round_name, func, llvm_options, cgdata=cgdata, blobs=blobs)
         workers.start(round_.options_for(write_round_files(round_, tmp)), tmp)
         result = func(job)
     result.timings = {}  # results are build inputs: no clock readings in them
@@ -258,10 +247,7 @@ def _finish(plan_path: str, results: list[str]) -> None:
     from .plan import output_names
     names = output_names([path for _, _, path in plan.sources])
     by_name = {name: names[path] for name, _, path in plan.sources}
-    merged = b""
-    if two:
-        with open(os.path.join(os.path.dirname(plan_path), "merged.cgdata"), "rb") as f:
-            merged = f.read()
+    merged = _file(os.path.join(os.path.dirname(plan_path), "merged.cgdata")) if two else b""
     finish(sources, plan.options, plan.outdir, plan.run(), {by_name[n]: r for n, r in one},
            {by_name[n]: r for n, r in two}, merged)
 
