@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, ROOT, assert_clean_error, llvm_bin_dir, run_twopass
-from test_build import outputs
+from test_build import EXPECTED, link_and_run, outputs
 
 sys.path.insert(0, str(ROOT))
 from tools import corpus  # noqa: E402
@@ -45,6 +45,7 @@ def test_ninja_builds_the_same_objects(tmp_path, flags):
     assert sum(e.startswith("round2 ") for e in ran) == (7 if not flags or flags == ("--no-import",) else 0)
     run_twopass("build", DATA / "x86_64", "-o", tmp_path / "ref", "--no-cache", *flags, check=True)
     assert outputs(tmp_path / "out") == outputs(tmp_path / "ref")
+    assert link_and_run(sorted((tmp_path / "out").glob("*.o")), tmp_path, "x86_64") == EXPECTED
     assert ninja(tmp_path / "b") == []  # nothing changed, nothing runs
 
 
