@@ -3,8 +3,9 @@
 Every job is a Dask task; its result stays on the worker that made it. Round one's result goes back to the
 client without its IR (a `Held` in its place), and a round-two job naming that IR is sent to the worker holding
 it (`workers=[...]`, `allow_other_workers=True`: elsewhere if that worker is gone, where Dask recomputes round
-one from the graph). Job inputs travel inside the task (the scheduler keeps them, so a lost result can be made
-again); an exporter's module and the merged data are one task each, so each reaches a worker once.
+one from the graph). The client hands out jobs as worker threads free, largest first, as the local pool does.
+Job inputs travel inside the task (the scheduler keeps them, so a lost result can be made again); an exporter's
+module and the merged data are one task each, so each reaches a worker once.
 
 LLVM never runs in the Dask worker process: its options are process-global and a fatal error would take the
 worker's other results with it. Each worker thread keeps a `subprocess` pool (pool.py) per round, whose child
@@ -24,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -94,11 +96,13 @@ class DaskExecutor:
         self._count = itertools.count()
         self._held: dict[str, Any] = {}  # Held.key -> the future of a result that stays on its worker
         self._shared: dict[str, Any] = {}  # digest -> a task holding bytes many jobs need
+        self._holder: dict[str, str] = {}  # Held.key -> the worker that made it (its name)
         self.traffic = {"to_cluster": 0, "from_cluster": 0}  # pickled bytes between this client and the cluster
 
     def close(self) -> None:
         self._held.clear()
         self._shared.clear()
+        self._holder.clear()
         self.client.close()
 
     def __enter__(self) -> "DaskExecutor":
@@ -155,52 +159,163 @@ class DaskExecutor:
 
     def run(self, round_: Round, jobs: Iterable[tuple[str, Any]], stop_on_failure: bool = True
             ) -> Iterator[Outcome]:
+        """Jobs in the order given, each sent when a worker thread frees (as the local pool hands them out,
+        largest first): Dask would place a whole round at once by where its inputs are, not by how long its
+        jobs take, and leave one worker idle at the end. One job per thread waits on each worker, so none
+        idles while the client hears of the last. A job with a `Held` input goes to that input's worker
+        while it has jobs of its own; a worker without any takes the smallest job left."""
         from distributed import as_completed
 
-        spec = _Spec(round_.name, round_.func, round_.llvm_options, self.ours,
+        spec = _Spec(round_.name, round_.func, round_.llvm_options, self.ours, round_.keep,
                      hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None)
         cgdata = self._bytes_task(round_.cgdata) if round_.cgdata is not None else None
         blobs = {d: self._bytes_task(b) for d, b in round_.blobs.items()}
-        pending: dict[Any, tuple[str, str]] = {}  # light future -> (job key, its full task's key)
-        for key, job in jobs:
+        queue = list(jobs)
+        slots = _Slots(self.client)
+        tasks: dict[str, tuple[str, str, Any]] = {}  # future key -> (job key, worker it was sent to, future)
+        results: dict[str, str] = {}  # key of the future the outcome comes from -> its full task's key
+        ready = as_completed([], loop=self.client.loop)
+
+        def send(worker: str, i: int) -> None:
+            key, job = queue.pop(i)
             held = {f.name: v for f in dataclasses.fields(job) if isinstance(v := getattr(job, f.name), Held)} \
                 if dataclasses.is_dataclass(job) else {}
             needs = getattr(job, "blob_digests", lambda: ())()
-            where = next((self._where(h) for h in held.values()), None)
             job, lifted = _lift(job)
             self._count_bytes("to_cluster", (key, job))
             full = self.client.submit(
                 _task, spec, key, job, cgdata, {d: blobs[d] for d in needs},
                 {name: (self._held[h.key], h.attr) for name, h in held.items()},
                 {slot: self._bytes_task(data) for slot, data in lifted.items()},
-                key=self._key(f"{round_.name.replace(' ', '-')}-{key}"), **_placed(where))
-            light = self.client.submit(_light, full, key=self._key("light"))
-            pending[light] = (key, full.key)
+                key=self._key(f"{round_.name.replace(' ', '-')}-{key}"), workers=[worker], allow_other_workers=True)
             self._held[full.key] = full
+            tasks[full.key] = (key, worker, full)
+            ready.add(full)
+            if spec.keep:  # what the client needs of it, the rest stays; ahead of the worker's next job
+                light = self.client.submit(_light, full, spec.keep, key=self._key("light"), priority=1)
+                tasks[light.key] = (key, "", light)
+                results[light.key] = full.key
+                ready.add(light)
+            else:
+                results[full.key] = full.key
+            slots.take(worker)
+
+        def fill() -> None:
+            sent = True
+            while queue and not stopping and sent:
+                sent = False
+                for worker in slots.free():
+                    if queue and (i := _choose(queue, worker, self._holder, slots)) is not None:
+                        send(worker, i)
+                        sent = True
+
         stopping = False
-        for light in as_completed(list(pending), loop=self.client.loop):
+        fill()
+        yield from _unrun(queue, tasks, stopping)
+        for future in ready:
+            key, worker, _ = tasks.pop(future.key)
+            if worker:
+                slots.give(worker)
+                fill()
+                yield from _unrun(queue, tasks, stopping)
+            if future.key not in results:
+                continue
+            full_key = results.pop(future.key)
             try:
-                outcome: Outcome = self._count_bytes("from_cluster", light.result())
+                outcome: Outcome = self._count_bytes("from_cluster", future.result())
             except Exception as e:  # lost more often than Dask retries, or cancelled
-                if stopping and light.cancelled():  # as a local pool: jobs after a failure do not start
-                    self._held.pop(pending.pop(light)[1], None)
-                    if not pending:
-                        return
+                self._held.pop(full_key, None)
+                if stopping and future.cancelled():  # as a local pool: jobs after a failure do not start
                     continue
-                outcome = Outcome(pending[light][0], error=f"Dask task failed: {type(e).__name__}: {e}")
-            light.release()
-            full_key = pending.pop(light)[1]
-            if not outcome.error and isinstance(getattr(outcome.value, "ir", None), Held):
-                outcome.value.ir = Held(full_key, "ir", len(outcome.value.ir))
+                outcome = Outcome(key, error=f"Dask task failed: {type(e).__name__}: {e}")
+            future.release()
+            if not outcome.error and any(isinstance(getattr(outcome.value, f, None), Held) for f in spec.keep):
+                for f in spec.keep:
+                    if isinstance(held := getattr(outcome.value, f, None), Held):
+                        setattr(outcome.value, f, Held(full_key, f, len(held)))
+                self._holder[full_key] = outcome.where
             else:  # nothing of it stays needed on the worker
                 self._held.pop(full_key, None)
             if outcome.error and stop_on_failure and not stopping:
                 stopping = True
-                for other in pending:
+                for _, _, other in tasks.values():
                     other.cancel()
             yield outcome
-            if stopping and not pending:
+            if not results:
                 return
+
+
+def _unrun(queue: list[tuple[str, Any]], tasks: dict, stopping: bool) -> Iterator[Outcome]:
+    """Jobs no worker can take: nothing runs and none is alive to take them."""
+    if queue and not tasks and not stopping:
+        for key, _ in queue:
+            yield Outcome(key, error="no Dask worker is left to run it")
+        queue.clear()
+
+
+class _Slots:
+    """How many jobs each live worker has been sent and not finished: one per thread plus one waiting."""
+
+    WAITING = 1
+    REFRESH = 1.0  # seconds between looks at which workers are alive
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.sent: dict[str, int] = {}
+        self.names: dict[str, str] = {}  # a worker's name (what an Outcome says) -> its address
+        self.threads: dict[str, int] = {}
+        self.looked = 0.0
+
+    def _look(self) -> None:
+        if time.monotonic() - self.looked < self.REFRESH:
+            return
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        self.threads = {a: int(w.get("nthreads", 1)) for a, w in sorted(workers.items())}
+        self.names = {str(w.get("name", a)): a for a, w in workers.items()}
+        self.looked = time.monotonic()
+
+    def free(self) -> list[str]:
+        """The live workers with room for another job, the most room first."""
+        self._look()
+        room = sorted((self.sent.get(a, 0) - n - self.WAITING, a) for a, n in self.threads.items())
+        return [a for r, a in room if r < 0]
+
+    def address(self, name: str | None) -> str | None:
+        return self.names.get(name, name if name in self.threads else None) if name else None
+
+    def take(self, worker: str) -> None:
+        self.sent[worker] = self.sent.get(worker, 0) + 1
+
+    def give(self, worker: str) -> None:
+        self.sent[worker] -= 1
+
+
+def _choose(queue: list[tuple[str, Any]], worker: str, holder: dict[str, str], slots: _Slots) -> int | None:
+    """The first job whose held input is on `worker`, else the first whose input is on no live worker, else
+    the smallest job whose holder would still have as much queued after giving it up: that moves its input
+    but keeps this worker busy, where taking more would only move inputs without ending the round sooner."""
+    held = [_held_input(job) for _, job in queue]
+    places = [slots.address(holder.get(h.key)) if h else None for h in held]
+    for i, place in enumerate(places):
+        if place == worker:
+            return i
+    for i, place in enumerate(places):
+        if place is None:
+            return i
+    left: dict[str | None, int] = {}
+    for h, place in zip(held, places):
+        left[place] = left.get(place, 0) + (h.size if h else 0)
+    for i in reversed(range(len(queue))):
+        h = held[i]
+        if h is not None and left[places[i]] - h.size >= h.size:
+            return i
+    return None
+
+
+def _held_input(job: Any) -> Held | None:
+    if not dataclasses.is_dataclass(job):
+        return None
+    return next((v for f in dataclasses.fields(job) if isinstance(v := getattr(job, f.name), Held)), None)
 
 
 _LIFT = 4096  # bytes fields at least this long travel as a task of their own
@@ -240,6 +355,7 @@ class _Spec:
     func: Callable
     llvm_options: tuple[str, ...]
     client_versions: dict[str, str]
+    keep: tuple[str, ...]
     cgdata: str | None
 
     @property
@@ -292,13 +408,11 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
-def _light(outcome: Outcome) -> Outcome:
-    """What the client gets back: the outcome with every bytes field but the object left on the worker."""
+def _light(outcome: Outcome, keep: tuple[str, ...]) -> Outcome:
+    """What the client gets back: the outcome with the round's `keep` fields left on the worker."""
     value: Any = outcome.value
-    ir = getattr(value, "ir", None)
-    if isinstance(ir, bytes) and ir:
-        value = dataclasses.replace(value, ir=Held("", "ir", len(ir)))  # the client names it
-    return dataclasses.replace(outcome, value=value)
+    left = {f: Held("", f, len(v)) for f in keep if isinstance(v := getattr(value, f, None), bytes) and v}
+    return dataclasses.replace(outcome, value=dataclasses.replace(value, **left)) if left else outcome
 
 
 def _field(outcome: Outcome, attr: str) -> Outcome:

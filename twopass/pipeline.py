@@ -283,7 +283,8 @@ class _Build:
         opts = self.opts
         reader = self.reader.raw if self.reader is not None else None
         self.result.round_one = self._round(
-            Round("round 1", workers.round_one, opts.llvm_options(1), cgdata=reader, blobs=exporters), modules,
+            Round("round 1", workers.round_one, opts.llvm_options(1), cgdata=reader, blobs=exporters,
+                  keep=("ir",)), modules,
             lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides, opts.final_layout(1),
                                           imports.get(m.output), opts.layout.assembler),
             self.cache.round_one)
