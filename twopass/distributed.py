@@ -170,16 +170,14 @@ class DaskExecutor:
                      hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None)
         cgdata = self._bytes_task(round_.cgdata) if round_.cgdata is not None else None
         blobs = {d: self._bytes_task(b) for d, b in round_.blobs.items()}
-        queue = list(jobs)
+        queue = [(key, job, _held_fields(job)) for key, job in jobs]  # each job's Held inputs, found once
         slots = _Slots(self.client)
         tasks: dict[str, tuple[str, str, Any]] = {}  # future key -> (job key, worker it was sent to, future)
         results: dict[str, str] = {}  # key of the future the outcome comes from -> its full task's key
         ready = as_completed([], loop=self.client.loop)
 
         def send(worker: str, i: int) -> None:
-            key, job = queue.pop(i)
-            held = {f.name: v for f in dataclasses.fields(job) if isinstance(v := getattr(job, f.name), Held)} \
-                if dataclasses.is_dataclass(job) else {}
+            key, job, held = queue.pop(i)
             needs = getattr(job, "blob_digests", lambda: ())()
             job, lifted = _lift(job)
             self._count_bytes("to_cluster", (key, job))
@@ -245,10 +243,10 @@ class DaskExecutor:
                 return
 
 
-def _unrun(queue: list[tuple[str, Any]], tasks: dict, stopping: bool) -> Iterator[Outcome]:
+def _unrun(queue: list[tuple[str, Any, dict[str, Held]]], tasks: dict, stopping: bool) -> Iterator[Outcome]:
     """Jobs no worker can take: nothing runs and none is alive to take them."""
     if queue and not tasks and not stopping:
-        for key, _ in queue:
+        for key, _, _ in queue:
             yield Outcome(key, error="no Dask worker is left to run it")
         queue.clear()
 
@@ -290,11 +288,12 @@ class _Slots:
         self.sent[worker] -= 1
 
 
-def _choose(queue: list[tuple[str, Any]], worker: str, holder: dict[str, str], slots: _Slots) -> int | None:
+def _choose(queue: list[tuple[str, Any, dict[str, Held]]], worker: str, holder: dict[str, str],
+            slots: _Slots) -> int | None:
     """The first job whose held input is on `worker`, else the first whose input is on no live worker, else
     the smallest job whose holder would still have as much queued after giving it up: that moves its input
     but keeps this worker busy, where taking more would only move inputs without ending the round sooner."""
-    held = [_held_input(job) for _, job in queue]
+    held = [next(iter(fields.values()), None) for _, _, fields in queue]
     places = [slots.address(holder.get(h.key)) if h else None for h in held]
     for i, place in enumerate(places):
         if place == worker:
@@ -312,10 +311,11 @@ def _choose(queue: list[tuple[str, Any]], worker: str, holder: dict[str, str], s
     return None
 
 
-def _held_input(job: Any) -> Held | None:
+def _held_fields(job: Any) -> dict[str, Held]:
+    """The job's fields that stand for bytes still on a worker, by name."""
     if not dataclasses.is_dataclass(job):
-        return None
-    return next((v for f in dataclasses.fields(job) if isinstance(v := getattr(job, f.name), Held)), None)
+        return {}
+    return {f.name: v for f in dataclasses.fields(job) if isinstance(v := getattr(job, f.name), Held)}
 
 
 _LIFT = 4096  # bytes fields at least this long travel as a task of their own
