@@ -46,3 +46,52 @@ def test_subprocess_workers_run_in_their_own_session_and_end_with_the_pool():
         assert os.getsid(pid) == pid != os.getsid(0)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def _spare_pids() -> list[int]:
+    from twopass import pool as pool_module
+    return [popen.pid for spares in pool_module._SPARES.values() for popen, _ in spares]
+
+
+def test_subprocess_pools_start_from_a_spare_child_started_ahead_of_need():
+    from twopass import pool as pool_module
+
+    with Pool(1, pool_jobs.job, pool_jobs.init, ("a",), start_method="subprocess", preload=("pool_jobs",),
+              spares=1) as pool:
+        (first,) = pool.run([(0, ("ok", 1))])
+        (spare,) = _spare_pids()
+        assert spare != first.value[2]
+    with Pool(1, pool_jobs.job, pool_jobs.init, ("b",), start_method="subprocess", preload=("pool_jobs",),
+              spares=1) as pool:
+        (second,) = pool.run([(0, ("ok", 2))])
+        assert second.value == ("b", 4, spare)  # the spare took this pool's setup
+        (replacement,) = _spare_pids()
+        assert replacement not in (spare, first.value[2])
+    pool_module._close_spares()
+    assert _spare_pids() == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(replacement, 0)
+
+
+def test_a_spare_child_ends_when_the_process_that_started_it_is_killed():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time; from twopass import pool; pool.prestart(('pool_jobs',), 1); "
+            "print(pool._SPARES[('pool_jobs',)][0][0].pid, flush=True); time.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    spare = int(parent.stdout.readline())
+    os.kill(spare, 0)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(spare, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"spare {spare} outlived its parent")

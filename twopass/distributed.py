@@ -9,7 +9,9 @@ module and the merged data are one task each, so each reaches a worker once.
 
 LLVM never runs in the Dask worker process: its options are process-global and a fatal error would take the
 worker's other results with it. Each worker thread keeps a `subprocess` pool (pool.py) per round, whose child
-process starts with the round's options, and is replaced if LLVM kills it.
+process starts with the round's options, and is replaced if LLVM kills it. A worker keeps one child per
+thread started ahead of need (the first when the client connects), so no round waits for python and LLVM to
+load.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class DaskExecutor:
 
     def _check_versions(self) -> None:
         try:
-            theirs = self.client.run(versions, on_error="return")
+            theirs = self.client.run(_greet, on_error="return")
         except Exception as e:  # a worker that cannot even import twopass
             raise TwopassError(self.cluster.name, f"cannot ask the workers their versions: {e}") from None
         names = {a: w.get("name") for a, w in self.client.scheduler_info(n_workers=-1)["workers"].items()}
@@ -419,6 +421,25 @@ def _field(outcome: Outcome, attr: str) -> Outcome:
     return Outcome(outcome.key, value=getattr(outcome.value, attr))
 
 
+_PRELOAD = ("twopass.workers", "llvmlite.binding")
+
+
+def _threads() -> int:
+    try:
+        from distributed import get_worker
+        return max(1, int(get_worker().state.nthreads))
+    except (ValueError, AttributeError):
+        return 1
+
+
+def _greet() -> dict[str, str]:
+    """A worker's versions, with its first children started while the client plans (pool.prestart)."""
+    from .pool import prestart
+
+    prestart(_PRELOAD, _threads())
+    return versions()
+
+
 _POOLS: OrderedDict[tuple[int, str], tuple[Pool, str]] = OrderedDict()
 _POOLS_LOCK = threading.Lock()
 _POOLS_KEPT = 2  # per worker thread: a build's round one and round two
@@ -439,7 +460,8 @@ def _pool(spec: _Spec, cgdata: bytes | None) -> tuple[Pool, str]:
     files = tempfile.mkdtemp(prefix="twopass-round-", dir=_local_directory())
     round_ = Round(spec.name, spec.func, spec.llvm_options, cgdata=cgdata)
     path = write_round_files(round_, files)
-    pool = Pool(1, spec.func, workers.start, (round_.options_for(path), files), start_method="subprocess")
+    pool = Pool(1, spec.func, workers.start, (round_.options_for(path), files), start_method="subprocess",
+                preload=_PRELOAD, spares=_threads())
     with _POOLS_LOCK:
         _POOLS[ident] = (pool, files)
     return pool, files

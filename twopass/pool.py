@@ -7,11 +7,14 @@ line can be quoted; and a replacement worker is started when the build goes on (
 
 Workers are started with `spawn` or `forkserver` (never `fork`: LLVM is not fork-safe once initialized), or as
 plain child processes (`subprocess`: what a daemonic process such as a Dask worker may start, each in its own
-session), and run `initializer(*initargs)` once, which is where process-global LLVM options get set.
+session), and run `initializer(*initargs)` once, which is where process-global LLVM options get set. A
+`subprocess` child spends a quarter of a second starting python and importing LLVM before it can take a job,
+so such pools keep `spares` children started ahead of need (`prestart`): a round then begins with one ready.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
 import multiprocessing
@@ -21,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 from collections import deque
 from dataclasses import dataclass
@@ -68,16 +72,70 @@ def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr
             conn.send((key, False, f"internal error: {type(e).__name__}: {e}"))
 
 
-class _Child:
-    """A worker as `python -m twopass.pool FD`: the Process interface _Worker uses, over subprocess. Its socket
-    closes when this process dies however it dies, and the child then exits after its current job."""
+def _spawn(preload: tuple[str, ...]) -> tuple[subprocess.Popen, Connection]:
+    ours, theirs = socket.socketpair()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
+    popen = subprocess.Popen([sys.executable, "-m", "twopass.pool", str(theirs.fileno()), *preload],
+                             pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    theirs.close()
+    return popen, Connection(ours.detach())
 
-    def __init__(self, conn: Connection, fd: int, setup: tuple):
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
-        self.popen = subprocess.Popen([sys.executable, "-m", "twopass.pool", str(fd)], pass_fds=(fd,), env=env,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        conn.send(setup)
+
+# Children started ahead of need, by what they preload: each waits for its setup on its socket, and exits
+# when that closes (this process ending, however it ends, or _close_spares).
+_SPARES: dict[tuple[str, ...], list[tuple[subprocess.Popen, Connection]]] = {}
+_SPARES_LOCK = threading.Lock()
+
+
+def prestart(preload: tuple[str, ...], count: int) -> None:
+    """Have `count` children waiting that have imported `preload`."""
+    with _SPARES_LOCK:
+        spares = _SPARES.setdefault(preload, [])
+        for popen, conn in [s for s in spares if s[0].poll() is not None]:
+            spares.remove((popen, conn))
+            conn.close()
+        while len(spares) < count:
+            spares.append(_spawn(preload))
+
+
+def _take(preload: tuple[str, ...]) -> tuple[subprocess.Popen, Connection]:
+    with _SPARES_LOCK:
+        spares = _SPARES.get(preload, [])
+        while spares:
+            popen, conn = spares.pop(0)
+            if popen.poll() is None:
+                return popen, conn
+            conn.close()
+    return _spawn(preload)
+
+
+def _close_spares() -> None:
+    with _SPARES_LOCK:
+        for spares in _SPARES.values():
+            for popen, conn in spares:
+                conn.close()
+                try:
+                    popen.wait(5)
+                except subprocess.TimeoutExpired:
+                    popen.kill()
+                    popen.wait()
+        _SPARES.clear()
+
+
+atexit.register(_close_spares)
+
+
+class _Child:
+    """A worker as `python -m twopass.pool FD MODULE...`: the Process interface _Worker uses, over subprocess.
+    Its socket closes when this process dies however it dies, and the child then exits after its current job."""
+
+    def __init__(self, setup: tuple, preload: tuple[str, ...], spares: int):
+        self.popen, self.conn = _take(preload)
+        self.conn.send(setup)
         self.sentinel = os.pidfd_open(self.popen.pid)
+        if spares:
+            prestart(preload, spares)
 
     @property
     def exitcode(self) -> int | None:
@@ -106,10 +164,8 @@ class _Worker:
         args = (pool.func, pool.initializer, pool.initargs, pool.log_queue, pool.log_level, self.stderr_path)
         self.proc: Any
         if pool.ctx is None:
-            ours, theirs = socket.socketpair()
-            self.conn = Connection(ours.detach())
-            self.proc = _Child(self.conn, theirs.fileno(), args[:3] + args[4:])
-            theirs.close()
+            self.proc = _Child(args[:3] + args[4:], pool.preload, pool.spares)
+            self.conn = self.proc.conn
         else:
             self.conn, child = pool.ctx.Pipe()
             self.proc = pool.ctx.Process(target=_worker_main, daemon=True, args=(child, *args))
@@ -155,14 +211,16 @@ class Pool:
 
     def __init__(self, processes: int, func: Callable, initializer: Callable | None = None,
                  initargs: tuple = (), log_queue=None, start_method: str = "forkserver",
-                 preload: tuple[str, ...] = ()):
-        """`preload`: modules the fork server imports once, so every worker forked from it has them."""
+                 preload: tuple[str, ...] = (), spares: int = 0):
+        """`preload`: modules the fork server (or each `subprocess` child) imports before its setup; `spares`:
+        `subprocess` children kept started and waiting for the next pool (prestart)."""
         if start_method == "forkserver" and preload:
             multiprocessing.set_forkserver_preload(list(preload))
         self.ctx: Any = None if start_method == "subprocess" else multiprocessing.get_context(start_method)
         self.func, self.initializer, self.initargs = func, initializer, initargs
         self.log_queue, self.log_level = log_queue, logging.getLogger().getEffectiveLevel()
         self.processes = max(1, processes)
+        self.preload, self.spares = preload, spares
         self.tmpdir = tempfile.mkdtemp(prefix="twopass-pool-")
         self._started = 0
         self.workers: list[_Worker] = []
@@ -222,12 +280,20 @@ class Pool:
         return Outcome(key, error=message, died=True)
 
 
-def _child_main(fd: int) -> None:
-    """A `subprocess` worker: its setup comes first on the socket, then jobs as for any other worker."""
+def _child_main(fd: int, preload: list[str]) -> None:
+    """A `subprocess` worker: it imports its preload, then its setup comes on the socket, then jobs as for any
+    other worker. A spare never taken sees the socket close and exits."""
+    import importlib
+
+    for name in preload:
+        importlib.import_module(name)
     conn = Connection(fd)
-    func, initializer, initargs, log_level, stderr_path = conn.recv()
+    try:
+        func, initializer, initargs, log_level, stderr_path = conn.recv()
+    except (EOFError, OSError):
+        return
     _worker_main(conn, func, initializer, initargs, None, log_level, stderr_path)
 
 
 if __name__ == "__main__":
-    _child_main(int(sys.argv[1]))
+    _child_main(int(sys.argv[1]), sys.argv[2:])
