@@ -231,3 +231,25 @@ def test_workers_keep_round_children_for_the_next_build_and_start_spares_when_qu
         local = tmp_path / "local"
         run_twopass("build", *sorted((DATA / "x86_64").glob("*.o"))[1:], "-o", local, "--no-cache", check=True)
         assert outputs(local) == outputs(tmp_path / "c")
+
+
+def test_summaries_go_as_a_few_batches_and_a_bad_module_in_one_is_named(tmp_path, cluster):
+    """A summary takes less than Dask's cost per task: the round goes as two tasks per worker thread, and a
+    module LLVM rejects inside a batch is still the one named."""
+    client = cluster.client()
+    client.get_task_stream()  # the scheduler records tasks from now on
+    start = time.time()
+    modules = sorted((DATA / "x86_64").glob("*.o"))
+    out = tmp_path / "out"
+    run_twopass("build", *modules, "-o", out, "--scheduler-file", cluster.scheduler_file, "--no-cache", check=True)
+    keys = [str(t["key"]) for t in client.get_task_stream(start=start)]
+    summaries = [k for k in keys if "-summary-" in k]
+    assert 0 < len(summaries) <= 4 < len(modules), summaries  # 2 workers x 1 thread x 2
+    assert len([k for k in keys if "-round-1-" in k]) == len(modules)
+    local = tmp_path / "local"
+    run_twopass("build", *modules, "-o", local, "--no-cache", check=True)
+    assert outputs(local) == outputs(out)
+    bad = corrupt(tmp_path, "flipped")
+    proc = run_twopass("build", *modules, bad, "-o", tmp_path / "bad", "--scheduler-file", cluster.scheduler_file,
+                       "--no-cache")
+    assert_clean_error(proc, str(bad), "invalid LLVM module")

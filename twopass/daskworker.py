@@ -64,9 +64,23 @@ class Spec:
                                     self.cgdata)).encode()).hexdigest()
 
 
-def restore(job: Any, lifted: dict[str | int, bytes]) -> Any:
+@dataclass(frozen=True)
+class Batch:
+    """Several (key, job) of a round whose jobs are small, as one task: a task costs the scheduler, the worker
+    and the client more than a module's summary takes. Their lifted bytes are keyed (member, slot)."""
+
+    members: tuple[tuple[str, Any], ...]
+
+    def blob_digests(self) -> tuple[str, ...]:
+        return tuple(sorted({d for _, job in self.members for d in getattr(job, "blob_digests", lambda: ())()}))
+
+
+def restore(job: Any, lifted: dict) -> Any:
     if not lifted:
         return job
+    if isinstance(job, Batch):
+        return Batch(tuple((key, restore(member, {slot: v for (i, slot), v in lifted.items() if i == n}))
+                           for n, (key, member) in enumerate(job.members)))
     if isinstance(job, tuple):
         return tuple(lifted.get(i, v) for i, v in enumerate(job))
     return dataclasses.replace(job, **{str(k): v for k, v in lifted.items()})
@@ -199,12 +213,15 @@ def _worker_name() -> str:
 
 
 def task(spec: Spec, key: str, job: Any, cgdata: bytes | None, blobs: dict[str, bytes],
-          held: dict[str, tuple[Outcome, str]], lifted: dict[str | int, bytes]) -> Outcome:
-    """One job in this worker thread's child process for the round; the outcome says where it ran."""
+          held: dict[str, tuple[Outcome, str]], lifted: dict) -> Outcome | list[Outcome]:
+    """One job (or a Batch of them) in this worker thread's child process for the round; each outcome says
+    where it ran."""
     where = _worker_name()
     why = mismatch(versions(), spec.client_versions)
     if why:
-        return Outcome(key, error=f"Dask worker {where} {why}", where=where)
+        failed = [Outcome(k, error=f"Dask worker {where} {why}", where=where)
+                  for k, _ in (job.members if isinstance(job, Batch) else [(key, job)])]
+        return failed if isinstance(job, Batch) else failed[0]
     job = restore(job, lifted)
     if held:
         job = dataclasses.replace(job, **{name: getattr(o.value, attr) for name, (o, attr) in held.items()})
@@ -216,8 +233,9 @@ def task(spec: Spec, key: str, job: Any, cgdata: bytes | None, blobs: dict[str, 
             path = os.path.join(files, digest)
             if not os.path.exists(path):
                 write_round_files(Round(spec.name, spec.func, blobs={digest: data}), files)
-        (outcome,) = pool.run([(key, job)])
+        outcomes = list(pool.run(job.members if isinstance(job, Batch) else [(key, job)], stop_on_failure=False))
     finally:
         _ended(threads)
-    outcome.where = where
-    return outcome
+    for outcome in outcomes:
+        outcome.where = where
+    return outcomes if isinstance(job, Batch) else outcomes[0]

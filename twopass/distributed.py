@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator
 from .errors import TwopassError
 from .executor import Held, Round
 from . import daskworker
-from .daskworker import Spec, mismatch, versions
+from .daskworker import Batch, Spec, mismatch, versions
 from .pool import Outcome
 
 DEFAULT_TIMEOUT = 5.0
@@ -138,15 +138,19 @@ class DaskExecutor:
         largest first): Dask would place a whole round at once by where its inputs are, not by how long its
         jobs take, and leave one worker idle at the end. One job per thread waits on each worker, so none
         idles while the client hears of the last. A job with a `Held` input goes to that input's worker
-        while it has jobs of its own; a worker without any takes the smallest job left."""
+        while it has jobs of its own; a worker without any takes the smallest job left. A round of small jobs
+        goes as two Batches per worker thread."""
         from distributed import as_completed
 
         spec = Spec(round_.name, round_.func, round_.llvm_options, self.ours, round_.keep,
                     hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None, self._prefix)
         cgdata = self._bytes_task(round_.cgdata) if round_.cgdata is not None else None
         blobs = {d: self._bytes_task(b) for d, b in round_.blobs.items()}
-        queue = [(key, job, _heldfields(job)) for key, job in jobs]  # each job's Held inputs, found once
         slots = _Slots(self.client)
+        if round_.small and not round_.keep:
+            jobs = _batches(list(jobs), 2 * slots.thread_count())
+        queue = [(key, job, _held_fields(job)) for key, job in jobs]  # each job's Held inputs, found once
+        members = {key: [k for k, _ in job.members] for key, job, _ in queue if isinstance(job, Batch)}
         tasks: dict[str, tuple[str, str, Any]] = {}  # future key -> (job key, worker it was sent to, future)
         results: dict[str, str] = {}  # key of the future the outcome comes from -> its full task's key
         ready = as_completed([], loop=self.client.loop)
@@ -195,34 +199,44 @@ class DaskExecutor:
                 continue
             full_key = results.pop(future.key)
             try:
-                outcome: Outcome = self._count_bytes("from_cluster", future.result())
+                got = self._count_bytes("from_cluster", future.result())
             except Exception as e:  # lost more often than Dask retries, or cancelled
                 self._held.pop(full_key, None)
                 if stopping and future.cancelled():  # as a local pool: jobs after a failure do not start
                     continue
-                outcome = Outcome(key, error=f"Dask task failed: {type(e).__name__}: {e}")
+                got = [Outcome(k, error=f"Dask task failed: {type(e).__name__}: {e}") for k in members.get(key, [key])]
             future.release()
-            if not outcome.error and any(isinstance(getattr(outcome.value, f, None), Held) for f in spec.keep):
+            outcomes: list[Outcome] = got if isinstance(got, list) else [got]
+            if len(outcomes) == 1 and not outcomes[0].error and \
+                    any(isinstance(getattr(outcomes[0].value, f, None), Held) for f in spec.keep):
                 for f in spec.keep:
-                    if isinstance(held := getattr(outcome.value, f, None), Held):
-                        setattr(outcome.value, f, Held(full_key, f, len(held)))
-                self._holder[full_key] = outcome.where
+                    if isinstance(held := getattr(outcomes[0].value, f, None), Held):
+                        setattr(outcomes[0].value, f, Held(full_key, f, len(held)))
+                self._holder[full_key] = outcomes[0].where
             else:  # nothing of it stays needed on the worker
                 self._held.pop(full_key, None)
-            if outcome.error and stop_on_failure and not stopping:
-                stopping = True
-                for _, _, other in tasks.values():
-                    other.cancel()
-            yield outcome
+            for outcome in outcomes:
+                if outcome.error and stop_on_failure and not stopping:
+                    stopping = True
+                    for _, _, other in tasks.values():
+                        other.cancel()
+                yield outcome
             if not results:
                 return
+
+
+def _batches(jobs: list[tuple[str, Any]], count: int) -> list[tuple[str, Batch]]:
+    """`count` Batches dealt from jobs in order (largest first), so each gets its share of the large ones."""
+    dealt = [jobs[i::count] for i in range(min(count, len(jobs)))]
+    return [(f"{part[0][0]}+{len(part) - 1}", Batch(tuple(part))) for part in dealt]
 
 
 def _unrun(queue: list[tuple[str, Any, dict[str, Held]]], tasks: dict, stopping: bool) -> Iterator[Outcome]:
     """Jobs no worker can take: nothing runs and none is alive to take them."""
     if queue and not tasks and not stopping:
-        for key, _, _ in queue:
-            yield Outcome(key, error="no Dask worker is left to run it")
+        for key, job, _ in queue:
+            for k in [k for k, _ in job.members] if isinstance(job, Batch) else [key]:
+                yield Outcome(k, error="no Dask worker is left to run it")
         queue.clear()
 
 
@@ -259,6 +273,10 @@ class _Slots:
     def take(self, worker: str) -> None:
         self.sent[worker] = self.sent.get(worker, 0) + 1
 
+    def thread_count(self) -> int:
+        self._look()
+        return max(1, sum(self.threads.values()))
+
     def give(self, worker: str) -> None:
         self.sent[worker] -= 1
 
@@ -286,7 +304,7 @@ def _choose(queue: list[tuple[str, Any, dict[str, Held]]], worker: str, holder: 
     return None
 
 
-def _heldfields(job: Any) -> dict[str, Held]:
+def _held_fields(job: Any) -> dict[str, Held]:
     """The job's fields that stand for bytes still on a worker, by name."""
     if not dataclasses.is_dataclass(job):
         return {}
@@ -296,9 +314,13 @@ def _heldfields(job: Any) -> dict[str, Held]:
 _LIFT = 4096  # bytes fields at least this long travel as a task of their own
 
 
-def _lift(job: Any) -> tuple[Any, dict[str | int, bytes]]:
+def _lift(job: Any) -> tuple[Any, dict]:
     """The job without its large bytes fields (a module's bitcode), and those by field name or tuple index:
     one task per distinct bytes, so a module's summary, its round one and its importers send it once."""
+    if isinstance(job, Batch):
+        parts = [(key, *_lift(member)) for key, member in job.members]
+        return Batch(tuple((key, member) for key, member, _ in parts)), \
+            {(n, slot): v for n, (_, _, big) in enumerate(parts) for slot, v in big.items()}
     if dataclasses.is_dataclass(job) and not isinstance(job, type):
         big: dict[str | int, bytes] = {f.name: v for f in dataclasses.fields(job)
                                        if isinstance(v := getattr(job, f.name), bytes) and len(v) >= _LIFT}

@@ -30,6 +30,7 @@ class Round:
     cgdata: bytes | None = None  # the file CGDATA names
     blobs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> bytes, for workers.blob()
     keep: tuple[str, ...] = ()  # result fields an executor may leave where they were made (a Held instead)
+    small: bool = False  # jobs so quick that a remote executor's cost per task would outweigh them
 
     def options_for(self, cgdata_path: str | None) -> tuple[str, ...]:
         return tuple(o.replace(CGDATA, cgdata_path) if cgdata_path else o for o in self.llvm_options)

@@ -242,7 +242,7 @@ class _Build:
         from . import thinlink
         decisions = self.cache.link(modules)
         if decisions is None:
-            done = self._round(Round("summary", workers.summarize), modules, lambda m: (m.path, m.data),
+            done = self._round(Round("summary", workers.summarize, small=True), modules, lambda m: (m.path, m.data),
                                self.cache.summary)
             modules = [m for m in modules if m.output in done]
             summaries = {}
