@@ -151,6 +151,21 @@ def test_no_scheduler_is_one_error_soon(tmp_path, where, needle):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_scheduler_that_never_answers_is_one_error_soon(tmp_path):
+    import socket
+
+    with socket.socket() as silent:  # the kernel accepts the connection; nothing ever answers on it
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        address = "tcp://127.0.0.1:%d" % silent.getsockname()[1]
+        start = time.monotonic()
+        proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", "--scheduler", address,
+                           "--scheduler-timeout", "2", "--no-cache")
+        assert_clean_error(proc, address, "cannot reach the Dask scheduler within 2 s")
+        assert time.monotonic() - start < 30
+    assert not (tmp_path / "out").exists()
+
+
 def test_both_scheduler_options_is_an_error(tmp_path):
     proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:1",
                        "--scheduler-file", "s.json")
@@ -233,23 +248,81 @@ def test_workers_keep_round_children_for_the_next_build_and_start_spares_when_qu
         assert outputs(local) == outputs(tmp_path / "c")
 
 
-def test_summaries_go_as_a_few_batches_and_a_bad_module_in_one_is_named(tmp_path, cluster):
-    """A summary takes less than Dask's cost per task: the round goes as two tasks per worker thread, and a
-    module LLVM rejects inside a batch is still the one named."""
+def _summary_jobs():
+    return [(p.name, (p.name, p.read_bytes())) for p in sorted((DATA / "x86_64").glob("*.o"))]
+
+
+def _summaries(outcomes) -> dict[str, bytes]:
+    got = {o.key: o for o in outcomes}
+    assert not [o.error for o in got.values() if o.error]
+    return {k: o.value[0] for k, o in got.items()}
+
+
+def test_summaries_go_as_a_few_batches_with_each_outcome_its_own(cluster):
+    """A summary takes less than Dask's cost per task: once connected, the round goes as two tasks per worker
+    thread, each member's outcome its own (and an error names its module)."""
+    from twopass import workers
+    from twopass.distributed import Cluster as Where, DaskExecutor
+    from twopass.executor import LocalExecutor, Round
+
+    summary = Round("summary", workers.summarize, small=True)
+    expected = _summaries(LocalExecutor(2).run(summary, _summary_jobs()))
     client = cluster.client()
     client.get_task_stream()  # the scheduler records tasks from now on
     start = time.time()
-    modules = sorted((DATA / "x86_64").glob("*.o"))
-    out = tmp_path / "out"
-    run_twopass("build", *modules, "-o", out, "--scheduler-file", cluster.scheduler_file, "--no-cache", check=True)
+    with DaskExecutor(Where(None, str(cluster.scheduler_file)), 2) as ex:
+        ex.client  # connected: nothing runs here
+        outcomes = list(ex.run(summary, _summary_jobs()))
+        assert {o.where for o in outcomes} <= {"w1", "w2"} and len(outcomes) == len(expected)
+        assert _summaries(outcomes) == expected
+        bad = [("bad.o", ("bad.o", b"BC\xc0\xde" + bytes(64)))] + _summary_jobs()[1:]
+        errors = {o.key: o.error for o in ex.run(summary, bad, stop_on_failure=False) if o.error}
+        assert list(errors) == ["bad.o"], errors
     keys = [str(t["key"]) for t in client.get_task_stream(start=start)]
-    summaries = [k for k in keys if "-summary-" in k]
-    assert 0 < len(summaries) <= 4 < len(modules), summaries  # 2 workers x 1 thread x 2
-    assert len([k for k in keys if "-round-1-" in k]) == len(modules)
-    local = tmp_path / "local"
-    run_twopass("build", *modules, "-o", local, "--no-cache", check=True)
-    assert outputs(local) == outputs(out)
-    bad = corrupt(tmp_path, "flipped")
-    proc = run_twopass("build", *modules, bad, "-o", tmp_path / "bad", "--scheduler-file", cluster.scheduler_file,
-                       "--no-cache")
-    assert_clean_error(proc, str(bad), "invalid LLVM module")
+    assert 0 < len([k for k in keys if "-summary-" in k]) <= 2 * 4 < 2 * len(expected)  # two rounds of <= 4
+
+
+def test_summaries_run_here_while_the_scheduler_does_not_answer(tmp_path):
+    """The client summarizes in its own pool while it connects; a scheduler that never answers is still one
+    error, after the timeout, and nothing went to the cluster."""
+    import socket
+
+    from twopass import workers
+    from twopass.distributed import Cluster as Where, DaskExecutor
+    from twopass.errors import TwopassError
+    from twopass.executor import LocalExecutor, Round
+
+    summary = Round("summary", workers.summarize, small=True)
+    expected = _summaries(LocalExecutor(2).run(summary, _summary_jobs()))
+    with socket.socket() as silent:  # accepts connections (the kernel does) but never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        address = "tcp://127.0.0.1:%d" % silent.getsockname()[1]
+        start = time.monotonic()
+        with pytest.raises(TwopassError, match="cannot reach the Dask scheduler within 3 s"):
+            with DaskExecutor(Where(address, None, 3.0), 2) as ex:
+                outcomes = list(ex.run(summary, _summary_jobs()))
+                assert {o.where for o in outcomes} == {""} and _summaries(outcomes) == expected
+                assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 30
+
+
+def test_a_worker_takes_another_holders_job_only_when_that_ends_the_round_sooner():
+    from twopass.distributed import _choose, _Slots
+    from twopass.executor import Held
+
+    slots = _Slots(None)
+    slots.threads, slots.names, slots.looked = {"a1": 1, "a2": 1}, {"w1": "a1", "w2": "a2"}, float("inf")
+    holder = {f"k{i}": "w1" for i in range(5)}
+    queue = [(f"m{i}", None, {"ir": Held(f"k{i}", "ir", size)}) for i, size in enumerate((50, 40, 30, 20, 10))]
+    assert _choose(queue, "a1", holder, slots) == 0  # its own, largest first
+    slots.take("a1", "f0", 90)  # w1 runs two of its own: 90 in flight, 150 queued
+    assert _choose(queue, "a2", holder, slots) == 0  # w2 has none: the largest that keeps w1 ahead moves
+    slots.take("a2", "f1", 230)  # w1 would keep 230 of its 240, w2 would have 240
+    assert _choose(queue, "a2", holder, slots) is None  # w2 already has more than w1 would keep
+    slots.give("a2", "f1")
+    holder["k4"] = "w2"
+    assert _choose(queue, "a2", holder, slots) == 4
+    assert _choose(queue, "a1", holder, slots) == 0
+    holder["k4"] = "w1"
+    assert _choose(queue, "a2", holder, slots, may_move=False) is None  # none may move any more

@@ -268,7 +268,7 @@ def executor(args, log_queue):
         yield LocalExecutor(args.jobs, log_queue)
         return
     from .distributed import DaskExecutor
-    with DaskExecutor(where) as ex:
+    with DaskExecutor(where, args.jobs) as ex:
         yield ex
 
 

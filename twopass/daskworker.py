@@ -23,7 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .executor import DATA_FILE, Held, Round, write_round_files
+from .executor import DATA_FILE, LOCAL_PRELOAD, Held, Round, write_round_files
 from .pool import Outcome, Pool, prestart
 
 
@@ -101,7 +101,7 @@ def field(outcome: Outcome, attr: str) -> Outcome:
     return Outcome(outcome.key, value=getattr(outcome.value, attr))
 
 
-_PRELOAD = ("twopass.workers", "llvmlite.binding")
+_PRELOAD = LOCAL_PRELOAD
 
 
 def _threads() -> int:

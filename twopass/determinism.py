@@ -185,7 +185,7 @@ def _build() -> None:
             build(inputs, options, outdir, run)
         else:
             from .distributed import DaskExecutor
-            with DaskExecutor(cluster) as executor:
+            with DaskExecutor(cluster, run.jobs) as executor:
                 build(inputs, options, outdir, run, executor)
     except TwopassError as e:
         sys.exit("error: " + "; ".join(e.lines()))

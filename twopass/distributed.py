@@ -18,13 +18,16 @@ import itertools
 import logging
 import os
 import pickle
+import tempfile
+import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from .errors import TwopassError
-from .executor import Held, Round
+from .executor import LOCAL_PRELOAD, Held, Round, write_round_files
 from . import daskworker
 from .daskworker import Batch, Spec, mismatch, versions
 from .pool import Outcome
@@ -60,13 +63,19 @@ class Cluster:
 
 
 class DaskExecutor:
-    """`run` rounds as tasks on the cluster; `call` one function there; `fetch` what rounds left on workers."""
+    """`run` rounds as tasks on the cluster; `call` one function there; `fetch` what rounds left on workers.
 
-    def __init__(self, cluster: Cluster):
-        self.cluster = cluster
-        self.client = _connect(cluster)
-        self.ours = versions()
-        self._check_versions()
+    It connects in the background: importing Dask and greeting the workers take the client half a second,
+    in which a round of small jobs (the summaries) runs in a local pool of `jobs` processes; what is left
+    when the cluster is ready goes there. Nothing is sent before the workers' versions are checked."""
+
+    def __init__(self, cluster: Cluster, jobs: int = 1):
+        self.cluster, self.jobs = cluster, max(1, jobs)
+        self._client: Any = None
+        self._failed: BaseException | None = None
+        self._ready, self._started = threading.Event(), threading.Event()
+        self._connecting = threading.Thread(target=self._connect, name="twopass-connect", daemon=True)
+        self._connecting.start()
         self._prefix = f"twopass-{uuid.uuid4().hex[:12]}"
         self._count = itertools.count()
         self._held: dict[str, Any] = {}  # Held.key -> the future of a result that stays on its worker
@@ -74,24 +83,55 @@ class DaskExecutor:
         self._holder: dict[str, str] = {}  # Held.key -> the worker that made it (its name)
         self.traffic = {"to_cluster": 0, "from_cluster": 0}  # pickled bytes between this client and the cluster
 
+    def _connect(self) -> None:
+        try:
+            self._client = _connect(self.cluster, self._started)
+            self.ours = versions()
+            self._check_versions()
+        except BaseException as e:  # raised where the client is first needed, in the build's thread
+            self._failed = e
+        finally:
+            self._ready.set()
+
+    @property
+    def client(self) -> Any:
+        """Connected, or the error why not. Dask bounds a refused connection by the timeout, not a scheduler
+        that accepts and never answers: twice the timeout after Dask is imported (reaching the scheduler,
+        then its workers), the client gives up."""
+        while not self._started.wait(0.05) and self._connecting.is_alive():
+            pass
+        if not self._ready.wait(2 * self.cluster.timeout + 1.0):
+            self._failed = TwopassError(self.cluster.name, f"cannot reach the Dask scheduler within "
+                                                           f"{self.cluster.timeout:g} s (it does not answer)")
+            self._ready.set()
+        if self._failed is not None:
+            raise self._failed
+        return self._client
+
     def close(self) -> None:
         self._held.clear()
         self._shared.clear()
         self._holder.clear()
-        self.client.close()
+        try:
+            client = self.client
+        except BaseException:  # never connected: __exit__ says why
+            return
+        client.close()
 
     def __enter__(self) -> "DaskExecutor":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+        if exc[0] is None and self._failed is not None:  # a build that never needed the cluster: still say so
+            raise self._failed
 
     def _check_versions(self) -> None:
         try:
-            theirs = self.client.run(daskworker.greet, on_error="return")
+            theirs = self._client.run(daskworker.greet, on_error="return")
         except Exception as e:  # a worker that cannot even import twopass
             raise TwopassError(self.cluster.name, f"cannot ask the workers their versions: {e}") from None
-        names = {a: w.get("name") for a, w in self.client.scheduler_info(n_workers=-1)["workers"].items()}
+        names = {a: w.get("name") for a, w in self._client.scheduler_info(n_workers=-1)["workers"].items()}
         for address in sorted(theirs):
             v = theirs[address]
             why = f"cannot run twopass: {v}" if isinstance(v, BaseException) else mismatch(v, self.ours)
@@ -99,6 +139,22 @@ class DaskExecutor:
                 name = names.get(address)
                 raise TwopassError(f"Dask worker {name} ({address})" if name not in (None, address)
                                    else f"Dask worker {address}", why)
+
+    def _run_here(self, round_: Round, queue: deque, stop_on_failure: bool) -> Iterator[Outcome]:
+        """Jobs from the front of the queue in a local pool, a few at a time, until the cluster is ready."""
+        from . import workers
+        from .pool import Pool
+
+        with tempfile.TemporaryDirectory(prefix="twopass-round-") as tmp:
+            path = write_round_files(round_, tmp)
+            with Pool(self.jobs, round_.func, workers.start, (round_.options_for(path), tmp),
+                      preload=LOCAL_PRELOAD) as pool:
+                while queue and not self._ready.is_set():
+                    chunk = [queue.popleft() for _ in range(min(len(queue), 2 * self.jobs))]
+                    for outcome in pool.run(chunk, stop_on_failure=False):
+                        yield outcome
+                        if outcome.error and stop_on_failure:
+                            queue.clear()
 
     def _key(self, what: str) -> str:
         return f"{self._prefix}-{what}-{next(self._count)}"
@@ -140,8 +196,15 @@ class DaskExecutor:
         idles while the client hears of the last. A job with a `Held` input goes to that input's worker
         while it has jobs of its own; a worker without any takes the smallest job left. A round of small jobs
         goes as two Batches per worker thread."""
+        if round_.small and not self._ready.is_set():
+            waiting = deque(jobs)
+            yield from self._run_here(round_, waiting, stop_on_failure)
+            jobs = list(waiting)
+            if not jobs:
+                return
         from distributed import as_completed
 
+        self.client  # connected, versions checked: nothing is sent before
         spec = Spec(round_.name, round_.func, round_.llvm_options, self.ours, round_.keep,
                     hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None, self._prefix)
         cgdata = self._bytes_task(round_.cgdata) if round_.cgdata is not None else None
@@ -151,12 +214,15 @@ class DaskExecutor:
             jobs = _batches(list(jobs), 2 * slots.thread_count())
         queue = [(key, job, _held_fields(job)) for key, job in jobs]  # each job's Held inputs, found once
         members = {key: [k for k, _ in job.members] for key, job, _ in queue if isinstance(job, Batch)}
+        moves = [len(queue) // MOVES]  # jobs that may still run away from their live input's worker
         tasks: dict[str, tuple[str, str, Any]] = {}  # future key -> (job key, worker it was sent to, future)
         results: dict[str, str] = {}  # key of the future the outcome comes from -> its full task's key
         ready = as_completed([], loop=self.client.loop)
 
         def send(worker: str, i: int) -> None:
             key, job, held = queue.pop(i)
+            if any(slots.address(self._holder.get(h.key)) not in (None, worker) for h in held.values()):
+                moves[0] -= 1
             needs = getattr(job, "blob_digests", lambda: ())()
             job, lifted = _lift(job)
             self._count_bytes("to_cluster", (key, job))
@@ -175,14 +241,14 @@ class DaskExecutor:
                 ready.add(light)
             else:
                 results[full.key] = full.key
-            slots.take(worker)
+            slots.take(worker, full.key, sum(h.size for h in held.values()))
 
         def fill() -> None:
             sent = True
             while queue and not stopping and sent:
                 sent = False
                 for worker in slots.free():
-                    if queue and (i := _choose(queue, worker, self._holder, slots)) is not None:
+                    if queue and (i := _choose(queue, worker, self._holder, slots, moves[0] > 0)) is not None:
                         send(worker, i)
                         sent = True
 
@@ -192,7 +258,7 @@ class DaskExecutor:
         for future in ready:
             key, worker, _ = tasks.pop(future.key)
             if worker:
-                slots.give(worker)
+                slots.give(worker, future.key)
                 fill()
                 yield from _unrun(queue, tasks, stopping)
             if future.key not in results:
@@ -249,6 +315,8 @@ class _Slots:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.sent: dict[str, int] = {}
+        self.work: dict[str, int] = {}  # held bytes (a proxy for the work) of the jobs in flight, per worker
+        self.sizes: dict[str, int] = {}  # future key -> those bytes
         self.names: dict[str, str] = {}  # a worker's name (what an Outcome says) -> its address
         self.threads: dict[str, int] = {}
         self.looked = 0.0
@@ -270,22 +338,30 @@ class _Slots:
     def address(self, name: str | None) -> str | None:
         return self.names.get(name, name if name in self.threads else None) if name else None
 
-    def take(self, worker: str) -> None:
+    def take(self, worker: str, key: str, size: int) -> None:
         self.sent[worker] = self.sent.get(worker, 0) + 1
+        self.work[worker] = self.work.get(worker, 0) + size
+        self.sizes[key] = size
 
     def thread_count(self) -> int:
         self._look()
         return max(1, sum(self.threads.values()))
 
-    def give(self, worker: str) -> None:
+    def give(self, worker: str, key: str) -> None:
         self.sent[worker] -= 1
+        self.work[worker] -= self.sizes.pop(key, 0)
+
+
+MOVES = 10  # at most one job in this many runs away from the live worker holding its input
 
 
 def _choose(queue: list[tuple[str, Any, dict[str, Held]]], worker: str, holder: dict[str, str],
-            slots: _Slots) -> int | None:
+            slots: _Slots, may_move: bool = True) -> int | None:
     """The first job whose held input is on `worker`, else the first whose input is on no live worker, else
-    the smallest job whose holder would still have as much queued after giving it up: that moves its input
-    but keeps this worker busy, where taking more would only move inputs without ending the round sooner."""
+    the largest job whose holder would still have as much work left (queued and in flight) after giving it
+    up as this worker would have with it: that moves its input but ends the round sooner, where taking more
+    would only move inputs, and taking the largest such moves the fewest jobs. Moves are bounded (`may_move`,
+    MOVES): each sends an input over the network, and round one's placement should leave little to even out."""
     held = [next(iter(fields.values()), None) for _, _, fields in queue]
     places = [slots.address(holder.get(h.key)) if h else None for h in held]
     for i, place in enumerate(places):
@@ -294,12 +370,15 @@ def _choose(queue: list[tuple[str, Any, dict[str, Held]]], worker: str, holder: 
     for i, place in enumerate(places):
         if place is None:
             return i
+    if not may_move:
+        return None
     left: dict[str | None, int] = {}
     for h, place in zip(held, places):
         left[place] = left.get(place, 0) + (h.size if h else 0)
-    for i in reversed(range(len(queue))):
+    for i in range(len(queue)):  # the largest that qualifies: the fewest jobs away from their input
         h = held[i]
-        if h is not None and left[places[i]] - h.size >= h.size:
+        if h is not None and left[places[i]] + slots.work.get(places[i] or "", 0) - h.size >= \
+                slots.work.get(worker, 0) + h.size:
             return i
     return None
 
@@ -336,8 +415,13 @@ def _placed(where: list[str] | None) -> dict[str, Any]:
     return {"workers": where, "allow_other_workers": True} if where else {}
 
 
-def _connect(cluster: Cluster):
+def _connect(cluster: Cluster, started: threading.Event | None = None):
+    """A client of the cluster, its workers waited for; `started` is set once Dask is imported, when the
+    timeout starts to count."""
     from distributed import Client
+
+    if started is not None:
+        started.set()
 
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its reconnect chatter is not the user's business
     if cluster.scheduler_file is not None and not os.path.isfile(cluster.scheduler_file):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 if TYPE_CHECKING:
     from .pool import Outcome
 
+LOCAL_PRELOAD = ("twopass.workers", "llvmlite.binding")  # what every worker process imports before its setup
 CGDATA = "<cgdata>"  # in a round's LLVM options: wherever the executor put the round's codegen data file
 
 
@@ -75,7 +76,7 @@ class LocalExecutor:
             # workers fork from a server that never ran it; the parent loads LLVM only when it must).
             with Pool(self.jobs, round_.func, workers.start, (round_.options_for(cgdata), tmp),
                       self.log_queue() if self.log_queue else None,
-                      preload=("twopass.workers", "llvmlite.binding")) as pool:
+                      preload=LOCAL_PRELOAD) as pool:
                 yield from pool.run(jobs, stop_on_failure=stop_on_failure)
 
     def call(self, func: Callable, *args: Any) -> Any:

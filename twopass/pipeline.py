@@ -402,9 +402,15 @@ class _Build:
 
 
 def _check_outdir(outdir: str) -> None:
+    """Fail before any work if the outputs could not be written; a directory yet to be made is made only with
+    them, so a failed build leaves nothing behind."""
+    existing = os.path.abspath(outdir)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
     try:
-        os.makedirs(outdir, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".twopass-probe-", dir=outdir)
+        if existing != os.path.abspath(outdir) and not os.path.isdir(existing):
+            raise NotADirectoryError(20, f"{existing} is not a directory")
+        fd, probe = tempfile.mkstemp(prefix=".twopass-probe-", dir=existing)
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
