@@ -113,10 +113,11 @@ class DaskExecutor:
         self._shared.clear()
         self._holder.clear()
         try:
-            client = self.client
-        except BaseException:  # never connected: __exit__ says why
-            return
-        client.close()
+            self.client  # waits for the connection, as long as that may take
+        except BaseException:  # __exit__ says why
+            pass
+        if self._client is not None:
+            self._client.close()
 
     def __enter__(self) -> "DaskExecutor":
         return self
