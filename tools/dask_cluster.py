@@ -12,6 +12,13 @@ import time
 from pathlib import Path
 
 
+def _die_with_parent() -> None:
+    """SIGTERM when the process that started it ends however it ends (a test run killed by a timeout), so no
+    scheduler or worker is left behind to load the machine for what runs next."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def dask_command() -> list[str]:
     return [sys.executable, "-m", "dask"]  # this interpreter's, whatever `dask` is on PATH
 
@@ -42,7 +49,8 @@ class Cluster:
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = open(self.directory / f"{name}.log", "wb")
         self.procs[name] = subprocess.Popen([*dask_command(), *args], stdout=log, stderr=subprocess.STDOUT,
-                                            env=env, cwd=self.directory, start_new_session=True)
+                                            env=env, cwd=self.directory, start_new_session=True,
+                                            preexec_fn=_die_with_parent)
         log.close()
 
     def __enter__(self) -> "Cluster":
