@@ -195,8 +195,8 @@ class DaskExecutor:
         largest first): Dask would place a whole round at once by where its inputs are, not by how long its
         jobs take, and leave one worker idle at the end. One job per thread waits on each worker, so none
         idles while the client hears of the last. A job with a `Held` input goes to that input's worker
-        while it has jobs of its own; a worker without any takes the smallest job left. A round of small jobs
-        goes as two Batches per worker thread."""
+        while it has jobs of its own; a worker without any may take one of another's (_choose). A round of
+        small jobs goes as two Batches per worker thread; before the cluster is ready, here (_run_here)."""
         if round_.small and not self._ready.is_set():
             waiting = deque(jobs)
             yield from self._run_here(round_, waiting, stop_on_failure)
