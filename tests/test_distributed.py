@@ -142,10 +142,13 @@ def test_tls_with_dasks_certificate_options(tmp_path):
                                           (("--scheduler-file", "missing.json"), "no such scheduler file"),
                                           (("--scheduler-file", "garbage.json"), "not a Dask scheduler file")])
 def test_no_scheduler_is_one_error_soon(tmp_path, where, needle):
+    """Also when the cache holds every result, so the build never waited for the cluster: no outputs."""
     (tmp_path / "garbage.json").write_text("{\"type\": \"Scheduler\"")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    run_twopass("build", DATA / "x86_64", "-o", tmp_path / "warm", env=env, check=True)
     start = time.monotonic()
     proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", *where, "--scheduler-timeout", "2",
-                       cwd=tmp_path)
+                       cwd=tmp_path, env=env)
     assert_clean_error(proc, where[1], needle)
     assert time.monotonic() - start < 30
     assert not (tmp_path / "out").exists()

@@ -108,6 +108,9 @@ class DaskExecutor:
             raise self._failed
         return self._client
 
+    def check(self) -> None:
+        self.client  # connected and the versions checked, or the error why not
+
     def close(self) -> None:
         self._held.clear()
         self._shared.clear()
@@ -124,7 +127,7 @@ class DaskExecutor:
 
     def __exit__(self, *exc) -> None:
         self.close()
-        if exc[0] is None and self._failed is not None:  # a build that never needed the cluster: still say so
+        if exc[0] is None and self._failed is not None:  # what never had to wait for it: still say so
             raise self._failed
 
     def _check_versions(self) -> None:

@@ -58,6 +58,10 @@ class Executor(Protocol):
 
     def fetch(self, held: list[Held]) -> list[bytes]: ...
 
+    def check(self) -> None:
+        """Raise what would have kept this executor from running work (a cluster it could not reach), for a
+        build whose work the cache did: before its outputs are written, not after."""
+
 
 class LocalExecutor:
     """A pool of worker processes on this machine, fresh for every round (see pool.py for why processes)."""
@@ -84,6 +88,9 @@ class LocalExecutor:
 
     def fetch(self, held: list[Held]) -> list[bytes]:
         raise AssertionError("a local pool holds nothing back")
+
+    def check(self) -> None:
+        pass
 
 
 DATA_FILE = "data.cgdata"  # the round's codegen data, in the directory of its shipped bytes

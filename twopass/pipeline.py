@@ -122,6 +122,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
             b.round_two(survivors)
             if plan.options.size_guard and layout_.applies_to(plan.triple):  # it reads ELF objects
                 b.size_guard([m for m in survivors if m.output in b.result.round_two])
+        b.executor.check()
         b.write_outputs(outdir)
         b.result.traffic = dict(getattr(b.executor, "traffic", None) or {}) or None
     except BuildFailed as e:
