@@ -101,9 +101,6 @@ def field(outcome: Outcome, attr: str) -> Outcome:
     return Outcome(outcome.key, value=getattr(outcome.value, attr))
 
 
-_PRELOAD = LOCAL_PRELOAD
-
-
 def _threads() -> int:
     try:
         from distributed import get_worker
@@ -114,7 +111,7 @@ def _threads() -> int:
 
 def greet() -> dict[str, str]:
     """A worker's versions, with its first children started while the client plans (pool.prestart)."""
-    prestart(_PRELOAD, _threads())
+    prestart(LOCAL_PRELOAD, _threads())
     return versions()
 
 
@@ -145,7 +142,7 @@ def _when_quiet(threads: int) -> None:
     with _IDLE_LOCK:
         quiet = _running == 0 and time.monotonic() - _quiet_since >= _IDLE * 0.9
     if quiet:
-        prestart(_PRELOAD, threads)
+        prestart(LOCAL_PRELOAD, threads)
 
 
 # Per worker thread, a child per kind of round (summary, round one, round two), kept for the next build
@@ -177,7 +174,7 @@ def _pool(spec: Spec, cgdata: bytes | None) -> tuple[Pool, str]:
     round_ = Round(spec.name, spec.func, spec.llvm_options, cgdata=cgdata)
     path = write_round_files(round_, files)
     pool = Pool(1, spec.func, workers.start, (round_.options_for(path), files), start_method="subprocess",
-                preload=_PRELOAD)
+                preload=LOCAL_PRELOAD)
     with _POOLS_LOCK:
         _POOLS[ident] = (pool, files, spec.build)
     return pool, files
@@ -217,25 +214,24 @@ def task(spec: Spec, key: str, job: Any, cgdata: bytes | None, blobs: dict[str, 
     """One job (or a Batch of them) in this worker thread's child process for the round; each outcome says
     where it ran."""
     where = _worker_name()
-    why = mismatch(versions(), spec.client_versions)
-    if why:
-        failed = [Outcome(k, error=f"Dask worker {where} {why}", where=where)
-                  for k, _ in (job.members if isinstance(job, Batch) else [(key, job)])]
-        return failed if isinstance(job, Batch) else failed[0]
     job = restore(job, lifted)
     if held:
         job = dataclasses.replace(job, **{name: getattr(o.value, attr) for name, (o, attr) in held.items()})
-    threads = _threads()
-    _started()
-    try:
-        pool, files = _pool(spec, cgdata)
-        for digest, data in blobs.items():
-            path = os.path.join(files, digest)
-            if not os.path.exists(path):
-                write_round_files(Round(spec.name, spec.func, blobs={digest: data}), files)
-        outcomes = list(pool.run(job.members if isinstance(job, Batch) else [(key, job)], stop_on_failure=False))
-    finally:
-        _ended(threads)
+    jobs = list(job.members) if isinstance(job, Batch) else [(key, job)]
+    why = mismatch(versions(), spec.client_versions)
+    if why:
+        outcomes = [Outcome(k, error=f"Dask worker {where} {why}") for k, _ in jobs]
+    else:
+        threads = _threads()
+        _started()
+        try:
+            pool, files = _pool(spec, cgdata)
+            for digest, data in blobs.items():
+                if not os.path.exists(os.path.join(files, digest)):
+                    write_round_files(Round(spec.name, spec.func, blobs={digest: data}), files)
+            outcomes = list(pool.run(jobs, stop_on_failure=False))
+        finally:
+            _ended(threads)
     for outcome in outcomes:
         outcome.where = where
     return outcomes if isinstance(job, Batch) else outcomes[0]

@@ -18,7 +18,6 @@ import itertools
 import logging
 import os
 import pickle
-import tempfile
 import threading
 import time
 import uuid
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator
 
 from .errors import TwopassError
-from .executor import LOCAL_PRELOAD, Held, Round, write_round_files
+from .executor import Held, Round, local_pool
 from . import daskworker
 from .daskworker import Batch, Spec, mismatch, versions
 from .pool import Outcome
@@ -116,7 +115,7 @@ class DaskExecutor:
         self._shared.clear()
         self._holder.clear()
         try:
-            self.client  # waits for the connection, as long as that may take
+            self.check()  # waits for the connection, as long as that may take
         except BaseException:  # __exit__ says why
             pass
         if self._client is not None:
@@ -146,19 +145,13 @@ class DaskExecutor:
 
     def _run_here(self, round_: Round, queue: deque, stop_on_failure: bool) -> Iterator[Outcome]:
         """Jobs from the front of the queue in a local pool, a few at a time, until the cluster is ready."""
-        from . import workers
-        from .pool import Pool
-
-        with tempfile.TemporaryDirectory(prefix="twopass-round-") as tmp:
-            path = write_round_files(round_, tmp)
-            with Pool(self.jobs, round_.func, workers.start, (round_.options_for(path), tmp),
-                      preload=LOCAL_PRELOAD) as pool:
-                while queue and not self._ready.is_set():
-                    chunk = [queue.popleft() for _ in range(min(len(queue), 2 * self.jobs))]
-                    for outcome in pool.run(chunk, stop_on_failure=False):
-                        yield outcome
-                        if outcome.error and stop_on_failure:
-                            queue.clear()
+        with local_pool(round_, self.jobs) as pool:
+            while queue and not self._ready.is_set():
+                chunk = [queue.popleft() for _ in range(min(len(queue), 2 * self.jobs))]
+                for outcome in pool.run(chunk, stop_on_failure=False):
+                    yield outcome
+                    if outcome.error and stop_on_failure:
+                        queue.clear()
 
     def _key(self, what: str) -> str:
         return f"{self._prefix}-{what}-{next(self._count)}"
@@ -208,7 +201,7 @@ class DaskExecutor:
                 return
         from distributed import as_completed
 
-        self.client  # connected, versions checked: nothing is sent before
+        self.check()  # nothing is sent before
         spec = Spec(round_.name, round_.func, round_.llvm_options, self.ours, round_.keep,
                     hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None, self._prefix)
         cgdata = self._bytes_task(round_.cgdata) if round_.cgdata is not None else None
@@ -218,15 +211,16 @@ class DaskExecutor:
             jobs = _batches(list(jobs), 2 * slots.thread_count())
         queue = [(key, job, _held_fields(job)) for key, job in jobs]  # each job's Held inputs, found once
         members = {key: [k for k, _ in job.members] for key, job, _ in queue if isinstance(job, Batch)}
-        moves = [len(queue) // MOVES]  # jobs that may still run away from their live input's worker
+        moves = len(queue) // MOVES  # jobs that may still run away from their live input's worker
         tasks: dict[str, tuple[str, str, Any]] = {}  # future key -> (job key, worker it was sent to, future)
         results: dict[str, str] = {}  # key of the future the outcome comes from -> its full task's key
         ready = as_completed([], loop=self.client.loop)
 
         def send(worker: str, i: int) -> None:
+            nonlocal moves
             key, job, held = queue.pop(i)
             if any(slots.address(self._holder.get(h.key)) not in (None, worker) for h in held.values()):
-                moves[0] -= 1
+                moves -= 1
             needs = getattr(job, "blob_digests", lambda: ())()
             job, lifted = _lift(job)
             self._count_bytes("to_cluster", (key, job))
@@ -252,7 +246,7 @@ class DaskExecutor:
             while queue and not stopping and sent:
                 sent = False
                 for worker in slots.free():
-                    if queue and (i := _choose(queue, worker, self._holder, slots, moves[0] > 0)) is not None:
+                    if queue and (i := _choose(queue, worker, self._holder, slots, moves > 0)) is not None:
                         send(worker, i)
                         sent = True
 

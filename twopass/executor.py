@@ -11,13 +11,14 @@ run where they are), and `fetch` brings them here when this machine needs them (
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
 if TYPE_CHECKING:
-    from .pool import Outcome
+    from .pool import Outcome, Pool
 
 LOCAL_PRELOAD = ("twopass.workers", "llvmlite.binding")  # what every worker process imports before its setup
 CGDATA = "<cgdata>"  # in a round's LLVM options: wherever the executor put the round's codegen data file
@@ -71,17 +72,8 @@ class LocalExecutor:
 
     def run(self, round_: Round, jobs: Iterable[tuple[str, Any]], stop_on_failure: bool = True
             ) -> Iterator[Outcome]:
-        from . import workers
-        from .pool import Pool  # multiprocessing's imports are 10% of a warm build, which needs no workers
-
-        with tempfile.TemporaryDirectory(prefix="twopass-round-") as tmp:
-            cgdata = write_round_files(round_, tmp)
-            # The fork server imports twopass and llvmlite once (LLVM is not fork-safe once initialized, so
-            # workers fork from a server that never ran it; the parent loads LLVM only when it must).
-            with Pool(self.jobs, round_.func, workers.start, (round_.options_for(cgdata), tmp),
-                      self.log_queue() if self.log_queue else None,
-                      preload=LOCAL_PRELOAD) as pool:
-                yield from pool.run(jobs, stop_on_failure=stop_on_failure)
+        with local_pool(round_, self.jobs, self.log_queue() if self.log_queue else None) as pool:
+            yield from pool.run(jobs, stop_on_failure=stop_on_failure)
 
     def call(self, func: Callable, *args: Any) -> Any:
         return func(*args)
@@ -91,6 +83,21 @@ class LocalExecutor:
 
     def check(self) -> None:
         pass
+
+
+@contextlib.contextmanager
+def local_pool(round_: Round, processes: int, log_queue: Any = None) -> Iterator[Pool]:
+    """Worker processes on this machine started for the round, its files in a directory of their own."""
+    from . import workers
+    from .pool import Pool  # multiprocessing's imports are 10% of a warm build, which needs no workers
+
+    with tempfile.TemporaryDirectory(prefix="twopass-round-") as tmp:
+        cgdata = write_round_files(round_, tmp)
+        # The fork server imports twopass and llvmlite once (LLVM is not fork-safe once initialized, so
+        # workers fork from a server that never ran it; the parent loads LLVM only when it must).
+        with Pool(processes, round_.func, workers.start, (round_.options_for(cgdata), tmp), log_queue,
+                  preload=LOCAL_PRELOAD) as pool:
+            yield pool
 
 
 DATA_FILE = "data.cgdata"  # the round's codegen data, in the directory of its shipped bytes

@@ -88,25 +88,28 @@ _SPARES: dict[tuple[str, ...], list[tuple[subprocess.Popen, Connection]]] = {}
 _SPARES_LOCK = threading.Lock()
 
 
+def _live_spares(preload: tuple[str, ...]) -> list[tuple[subprocess.Popen, Connection]]:
+    """The spares for `preload` still alive (the dead reaped); under _SPARES_LOCK."""
+    spares = _SPARES.setdefault(preload, [])
+    for popen, conn in [s for s in spares if s[0].poll() is not None]:
+        spares.remove((popen, conn))
+        conn.close()
+    return spares
+
+
 def prestart(preload: tuple[str, ...], count: int) -> None:
     """Have `count` children waiting that have imported `preload`."""
     with _SPARES_LOCK:
-        spares = _SPARES.setdefault(preload, [])
-        for popen, conn in [s for s in spares if s[0].poll() is not None]:
-            spares.remove((popen, conn))
-            conn.close()
+        spares = _live_spares(preload)
         while len(spares) < count:
             spares.append(_spawn(preload))
 
 
 def _take(preload: tuple[str, ...]) -> tuple[subprocess.Popen, Connection]:
     with _SPARES_LOCK:
-        spares = _SPARES.get(preload, [])
-        while spares:
-            popen, conn = spares.pop(0)
-            if popen.poll() is None:
-                return popen, conn
-            conn.close()
+        spares = _live_spares(preload)
+        if spares:
+            return spares.pop(0)
     return _spawn(preload)
 
 
