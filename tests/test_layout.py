@@ -388,6 +388,55 @@ def test_function_sections_give_every_function_its_own_section(twopass, tmp_path
     assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout == EXPECTED
 
 
+JUMP_TABLES = {  # 16 cases: AArch64 makes a jump table of them too (of 8 it makes a tree of compares)
+    "table.c": "int f0(int), f1(int), f2(int), f3(int), f4(int), f5(int);\nint dispatch(int op, int x) {\n"
+               "  switch (op) {\n" + "".join(f"  case {i}: return f{i % 6}(x) * {i + 2} + {i};\n" for i in range(16))
+               + "  default: return -1;\n  }\n}\n",
+    "ops.c": "int f0(int x) { return x + 1; } int f1(int x) { return x * 2; } int f2(int x) { return x - 3; }\n"
+             "int f3(int x) { return x * x; } int f4(int x) { return x / 2; } int f5(int x) { return 40 - x; }\n",
+}
+CALLS = "#include <stdio.h>\nint dispatch(int, int);\nint main(void) { int s = 0;\n" \
+        "  for (int i = 0; i < 18; i++) s = s * 3 + dispatch(i, 10 + i);\n  printf(\"%d\\n\", s); return 0; }\n"
+
+
+@pytest.mark.parametrize("triple", ["x86_64-linux-gnu", "aarch64-linux-musl"])
+def test_jump_tables_go_with_their_function(twopass, tmp_path, llvm_tool, triple):
+    """LLVM's -function-sections puts a function's jump tables in `.rodata.<name>` (DataSections): in the
+    module's one `.rodata` they hold the function's section live, and --gc-sections keeps a dead function."""
+    def zig(*args):
+        subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", triple, *map(str, args)], check=True,
+                       capture_output=True)
+
+    def run(exe: Path) -> str:
+        runner = [] if triple.startswith("x86_64") else corpus.runner_for("aarch64")
+        if runner is None:
+            pytest.skip("no way to run aarch64 programs here (qemu-aarch64-static is not installed)")
+        return subprocess.run([*runner, str(exe)], capture_output=True, text=True, check=True).stdout
+
+    x86 = triple.startswith("x86_64")
+    flags = [] if x86 else ["--assembler", f"{sys.executable} -m ziglang cc -target {triple} -g0 -c"]
+    for program, main in (("calls", CALLS), ("unused", "int main(void) { return 0; }\n")):
+        src = tmp_path / program
+        src.mkdir()
+        objs = []
+        for name, text in {**JUMP_TABLES, "main.c": main}.items():
+            (src / name).write_text(text)
+            objs.append(src / name.replace(".c", ".o"))
+            zig("-O2", "-flto=thin", "-c", src / name, "-o", objs[-1])
+        zig("-O2", *(src / n for n in (*JUMP_TABLES, "main.c")), "-o", src / "native")
+        out = src / "out"
+        twopass("build", *objs, "-o", out, "-q", "--no-import", *flags, check=True)
+        table = objects(out)["table.o"]
+        assert table.section(".rodata.dispatch").data
+        if x86:  # its entries point into .text.dispatch (AArch64's are differences inside the function)
+            assert ".text.dispatch" in {t for _, _, t, _ in table.relocations.get(".rodata.dispatch", [])}
+            assert not any(t == ".text.dispatch" for _, _, t, _ in table.relocations.get(".rodata", []))
+        zig("-Wl,--gc-sections", *sorted(out.glob("*.o")), "-o", src / "exe")
+        assert run(src / "exe") == run(src / "native")
+        syms = llvm_tool("llvm-readelf", "--syms", "--wide", src / "exe").stdout.decode().split()
+        assert ("dispatch" in syms) == (program == "calls")  # --gc-sections drops it with its table
+
+
 def test_round_one_objects_are_laid_out_when_final(twopass, tmp_path):
     out = tmp_path / "r1"
     assert twopass("build", DATA / "x86_64", "-o", out, "--rounds", "1", "-q").returncode == 0

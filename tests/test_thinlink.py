@@ -125,6 +125,28 @@ def test_a_function_imported_for_a_later_import_is_kept(twopass, tmp_path, llvm_
     assert run_program(sorted((tmp_path / "out").glob("*.o")), tmp_path / "prog") == ""
 
 
+def test_constants_come_with_the_code_that_reads_them(twopass, tmp_path, llvm_tool):
+    """A constant table of another module is imported as LLVM imports it: main's lookups fold to the values, so
+    main's object no longer names the table, and the table's module keeps it for the code that still reads it."""
+    objs = compile_sources({
+        "t.c": "const unsigned char modes[8] = {1, 0, 1, 1, 0, 0, 1, 0};\n"
+               "static const char *const names[2] = {\"off\", \"on\"};\n"
+               "const char *name(int i) { return names[modes[i & 7]]; }\n",
+        "main.c": "#include <stdio.h>\nextern const unsigned char modes[8];\nconst char *name(int);\n"
+                  "int main(void) { printf(\"%d %s\\n\", modes[2] + modes[3], name(6)); return 0; }\n"},
+        tmp_path / "src")
+    expected = run_program(objs, tmp_path / "ref")
+    rep = build(twopass, objs, tmp_path / "out", "--no-cache")
+    assert rep["thin_link"]["imported_constants"] >= 2, rep["thin_link"]
+    outs = {p.stem: p for p in (tmp_path / "out").glob("*.o")}
+    assert run_program(sorted(outs.values()), tmp_path / "prog") == expected == "2 on\n"
+    relocs = llvm_tool("llvm-readelf", "--relocs", "--wide", outs["main"]).stdout.decode()
+    assert "modes" not in relocs and "names" not in relocs, relocs  # both lookups folded
+    assert "name" not in symbols(llvm_tool, outs["main"])
+    t = symbols(llvm_tool, outs["t"])
+    assert t["modes"][2] != "UND"
+
+
 def test_inputs_without_main_are_a_library(twopass, tmp_path, llvm_tool):
     """Internalizing everything but main would empty a library's objects: without a main, what has default
     visibility stays (as with --shared), and the imports still happen."""
@@ -204,6 +226,10 @@ def fn(insts: int, calls=(), refs=(), linkage="external", why_not="", visibility
             "refs": list(refs), "why_not": why_not}
 
 
+def var(refs=(), linkage="external", import_=True, visibility="default") -> dict:
+    return {"linkage": linkage, "visibility": visibility, "kind": "variable", "refs": list(refs), "import": import_}
+
+
 def summary(functions: dict, variables: dict | None = None) -> dict:
     return {"functions": functions, "variables": variables or {}, "renamable": True, "used": []}
 
@@ -242,7 +268,7 @@ def test_ineligible_functions_stay_and_locals_they_reach_are_promoted():
     sums = {"m": summary({"main": fn(10, calls=["f", "n"])}),
             "e": summary({"f": fn(20, calls=["s"], refs=["k"]), "s": fn(30, linkage="internal"),
                           "n": fn(5, why_not="noinline")},
-                         {"k": {"linkage": "private", "visibility": "default", "kind": "variable", "refs": []}})}
+                         {"k": var(import_=False, linkage="private")})}
     d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
     assert d["m"].imports == {"e": ["f", "s"]}
     assert d["e"].promote == {"k": thinlink.promoted_name("k", DIGESTS["e"]),
@@ -257,6 +283,28 @@ def test_same_local_name_in_two_exporters_gets_two_names():
     d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
     assert d["e"].promote["helper"] != d["f"].promote["helper"]
     assert d["m"].imports == {"e": ["f", "helper"], "f": ["g", "helper"]}
+
+
+def test_constants_live_code_references_are_imported_with_what_they_name():
+    """LLVM's computeImportForReferencedGlobals: from live code of the module and from its imports; a private
+    constant the importer also has a local of that name comes all the same (locals are promoted apart)."""
+    sums = {"m": summary({"main": fn(10, calls=["f"], refs=["tab", "mut"]), "dead": fn(5, refs=["far"])},
+                         {".str": var(linkage="private")}),
+            "e": summary({"f": fn(20, refs=[".str"]), "g": fn(5)},
+                         {"tab": var(refs=["row", "g"]), "row": var(linkage="internal"), ".str": var(linkage="private"),
+                          "mut": var(import_=False), "far": var()})}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())
+    assert d["m"].imports == {"e": ["f"]}
+    assert d["m"].variables == {"e": [".str", "row", "tab"]}  # not `mut` (no constant), not `far` (dead code)
+    assert set(d["e"].promote) == {".str", "row"} and "g" not in d["e"].internalize  # the table names g
+    assert {"tab", "g"}.isdisjoint(d["e"].internalize) and "far" in d["e"].internalize
+    assert thinlink.statistics(d)["imported_constants"] == 3
+    assert thinlink.load_decisions(thinlink.dump_decisions(d))["m"].variables == d["m"].variables
+    assert d["m"].sources() == {"e": [".str", "f", "row", "tab"]}
+    fields = d["m"].key_fields(DIGESTS, {o: x.promote for o, x in d.items()})
+    assert fields["variables"] == [[DIGESTS["e"], [".str", "row", "tab"]]]
+    clash = dict(sums, m=summary({"main": fn(10, refs=["tab"])}, {"tab": var()}))  # its own external tab
+    assert thinlink.thin_link(clash, DIGESTS, thinlink.LinkOptions())["m"].variables == {}
 
 
 def test_internalization_roots_and_shared_libraries():
@@ -320,6 +368,8 @@ def test_summary_flags_what_cannot_be_imported():
         "define i32 @viaalias(i32 %0) #0 {", "  %2 = call i32 @al(i32 %0)", "  ret i32 %2", "}",
         "attributes #0 = { nounwind }", "attributes #1 = { noinline nounwind }"])
     fns = irtext.summarize(text)["functions"]
+    assert irtext.summarize(text)["variables"][".str"]["import"]
+    assert not irtext.summarize(text)["variables"]["inasm"]["import"]  # neither a constant nor outside a section
     assert fns["plain"]["why_not"] == "" and fns["plain"]["insts"] == 2
     assert fns["str"]["why_not"] == "" and fns["str"]["refs"] == [".str"]
     assert fns["noinl"]["why_not"] == "noinline"

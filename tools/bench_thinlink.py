@@ -36,7 +36,8 @@ def synthetic(modules: int, seed: int = 0, functions: int = 40) -> tuple[dict[st
                                 "visibility": "default" if api else "hidden",
                                 "insts": int(rng.paretovariate(1.0) * 30) % 400 + 1, "calls": sorted(set(calls)),
                                 "refs": [f"{m}_v{rng.randrange(10)}"], "why_not": ""}
-        variables = {f"{m}_v{k}": {"linkage": "internal", "visibility": "default", "kind": "variable", "refs": []}
+        variables = {f"{m}_v{k}": {"linkage": "internal", "visibility": "default", "kind": "variable", "refs": [],
+                                   "import": k < 3}  # three constants, imported where imported code reads them
                      for k in range(10)}
         sums[m] = {"functions": fns, "variables": variables, "renamable": True, "used": []}
     digests = {m: f"{i:08x}" + "0" * 56 for i, m in enumerate(names)}

@@ -169,7 +169,8 @@ def summarize(text: str) -> dict:
                                "calls": calls, "refs": refs, "why_not": _why_not_importable(ir, ent, insts)}
         elif ent.defined:
             variables[name] = {"linkage": ent.linkage, "visibility": ent.visibility, "kind": ent.kind,
-                               "refs": sorted(set(_refs(ent.head.split(" = ", 1)[1])) - {name})}
+                               "refs": sorted(set(_refs(ent.head.split(" = ", 1)[1])) - {name}),
+                               "import": _importable_constant(ir, ent)}
     structors = [ir.entities[n] for n in ("llvm.global_ctors", "llvm.global_dtors") if n in ir.entities]
     return {"functions": functions, "variables": variables,
             "renamable": not ir.module_asm, "used": sorted(ir.used),
@@ -202,6 +203,24 @@ def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
         if " section " in target.head:
             return f"references local {ref} in an explicit section"
     return ""
+
+
+def _importable_constant(ir: ParsedIR, ent: Entity) -> bool:
+    """LLVM's canImportGlobalVar for a constant (imported with whatever its initializer names): its own,
+    renamable, in no section or COMDAT of its own, naming no alias and no local it cannot rename."""
+    rest = ent.head.split(" = ", 1)[1]
+    if ent.kind != "variable" or ent.linkage not in ("external", *LOCAL) or ent.name in ir.used or ir.module_asm:
+        return False
+    if not re.match(r"(?:[\w()]+ )*?constant ", rest) or re.search(r"\b(?:thread_local|externally_initialized)\b",
+                                                                     rest.split(" constant ", 1)[0]):
+        return False
+    if " section " in rest or " comdat" in rest or " partition " in rest:
+        return False
+    for ref in _refs(rest):
+        target = ir.entities.get(ref)
+        if target is not None and (target.kind == "alias" or target.linkage in LOCAL and ref in ir.used):
+            return False
+    return True
 
 
 def _balanced_end(text: str, start: int) -> int:
@@ -264,10 +283,10 @@ _META_REF = re.compile(r"!(\d+)")
 
 
 def import_module(ir: ParsedIR, functions: list[str]) -> str:
-    """The module to link into an importer: `functions` defined (external; the importer makes them
-    available_externally once every import is linked: LLVM's linker drops an available_externally definition
-    that nothing in the destination names yet, so a function imported for another import that comes later
-    would be lost), with everything they (and the metadata they carry) name declared. `ir` is the exporter's,
+    """The module to link into an importer: `functions` (constants among them) defined (external; the importer
+    makes them available_externally once every import is linked: LLVM's linker drops an available_externally
+    definition that nothing in the destination names yet, so a function imported for another import that comes
+    later would be lost), with everything they (and the metadata they carry) name declared. `ir` is the exporter's,
     its renames already applied.
 
     Without their debug info: the exporter's compile unit is not the importer's, and LLVM drops an import's
@@ -276,9 +295,18 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
     along."""
     wanted = sorted(set(functions))
     out = [*ir.header, *ir.types]
-    bodies, named = [], set()
+    bodies: list[str] = []
+    named: set[str] = set()
     for name in wanted:
         ent = ir.entities[name]
+        if ent.kind == "variable":  # an imported constant: the same, external until every import is linked
+            name_, rest = ent.head.split(" = ", 1)
+            words = rest.split(" ")
+            cut = next(i for i, w in enumerate(words) if w not in LINKAGES)
+            head = _DBG_ATTACHMENT.sub("", f"{name_} = " + " ".join(words[cut:]))
+            bodies.insert(0, head)
+            named.update(_refs(head))
+            continue
         m = _define(ent.head)
         head = " ".join(["define", *_without_linkage(m[2].split())]) + " " + \
             ent.head[m.start(3) - 1:]

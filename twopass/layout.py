@@ -313,7 +313,20 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
         # last call-site range); .Lfunc_end<K> against anything else stays in .text.
         return f"{new_end[m[1]]}-{m[2]}" if m[2] in inner.get(m[1], ()) else m[0]
 
+    tables = {b.end_label[len(".Lfunc_end"):]: b.name for b in blocks
+              if b.end_label and not b.name.startswith(OUTLINED_PREFIX) and rename.get(b.name) is None}
+
+    def own_tables(m: re.Match) -> str:
+        # A moved function's jump tables go with it into `.rodata.<name>`, as LLVM's -function-sections puts
+        # them (its DataSections): in the module's one `.rodata` they would keep the function from --gc-sections.
+        name = tables.get(m[4])
+        if name is None:
+            return m[0]
+        return f"{m[1]}\t.pushsection\t.rodata.{name},\"a\",{m[2]}\n{m[3]}\t.popsection\n"
+
     def fix_outside(text: str) -> str:
+        if tables:
+            text = _JUMP_TABLE.sub(own_tables, text)
         if new_end:
             text = _END_DIFF.sub(own_length, text)
             text = dwarf.move_range_pairs(text, new_end)
@@ -351,6 +364,9 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
 
 
 
+_JUMP_TABLE = _Pattern(r'^(\t\.section\t\.rodata,"a",([@%]progbits)\n)((?:\t\.p2align[^\n]*\n)?\.LJTI(\d+)_\d+:\n'
+                       r'(?:\t\.p2align[^\n]*\n|\.LJTI\4_\d+:\n|\t\.(?:quad|xword|long|word|short|hword|byte)\t[^\n]*\n)*)',
+                       re.M)  # a function's jump tables (.LJTI<function number>_<n>) in the module's `.rodata`
 _END_DIFF = _Pattern(r"(\.Lfunc_end\d+)-([A-Za-z_.$][\w.$]*)(?![\w.$])")
 _STRING_OR_SYMBOL = _Pattern(r'"(?:[^"\\\n]|\\.)*"|(?<![%\w.$])(?:OUTLINED_FUNCTION_|\.Lfunc_end)[\w.$]*')
 

@@ -224,7 +224,7 @@ def link_text(mod, text: str, name: str) -> None:
 def make_available_externally(mod, names: list[str]) -> None:
     """Imported definitions become available_externally: the optimizer may inline them, then drops them."""
     for name in names:
-        mod.get_function(name).linkage = "available_externally"
+        _named(mod, name).linkage = "available_externally"
 
 
 def bitcode(mod) -> bytes:
@@ -357,6 +357,10 @@ def _global(mod, ref: str):
     name = ref[1:]
     if name.startswith('"'):
         name = re.sub(r"\\([0-9A-Fa-f]{2})", lambda m: chr(int(m[1], 16)), name[1:-1])
+    return _named(mod, name)
+
+
+def _named(mod, name: str):
     for get in (mod.get_function, mod.get_global_variable):
         try:
             return get(name)

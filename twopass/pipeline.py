@@ -265,10 +265,10 @@ class _Build:
         self.cache.set_link(modules, {o: d.key_fields(digests, promotions) for o, d in decisions.items()})
         imports = {o: workers.Imports(d.promote, d.internalize,
                                       [(self.by_name[e].path, digests[e], promotions[e],
-                                        [promotions[e].get(f, f) for f in fns]) for e, fns in d.imports.items()],
+                                        [promotions[e].get(f, f) for f in fns]) for e, fns in d.sources().items()],
                                       tuple(d.weaken))
                    for o, d in decisions.items()}
-        exporters = {digests[e]: self.by_name[e].data for d in decisions.values() for e in d.imports}
+        exporters = {digests[e]: self.by_name[e].data for d in decisions.values() for e in d.sources()}
         self.result.thin_link = thinlink.statistics(decisions)
         self.result.phases["thin link"] = time.perf_counter() - start
         return modules, imports, exporters

@@ -134,8 +134,9 @@ class Plan:
 #                  not an artefact: every other entry is written once and never changes)
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
-_KEY_FORMAT = 4  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
-#                  3: static constructors in .init_array; 4: summaries name constructors, count as LLVM does)
+_KEY_FORMAT = 5  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
+#                  3: static constructors in .init_array; 4: summaries name constructors, count as LLVM does;
+#                  5: constants imported)
 
 
 def _digest(fields: dict) -> str:

@@ -52,6 +52,12 @@ class Decisions:
     internalize: list[str] = field(default_factory=list)
     exported: set[str] = field(default_factory=set)
     weaken: list[str] = field(default_factory=list)                   # prevailing linkonce copies others need
+    variables: dict[str, list[str]] = field(default_factory=dict)      # exporter module -> its constants
+
+    def sources(self) -> dict[str, list[str]]:
+        """Everything imported, functions and constants, by exporter."""
+        return {e: sorted({*self.imports.get(e, ()), *self.variables.get(e, ())})
+                for e in sorted({*self.imports, *self.variables})}
 
     def key_fields(self, digests: dict[str, str], promotions: dict[str, dict[str, str]]) -> dict:
         """What the module's bytes depend on beyond its own input: LLVM's rule (the hashes of every module
@@ -59,6 +65,8 @@ class Decisions:
         fields = {"promote": sorted(self.promote.items()), "internalize": self.internalize,
                   "imports": [[digests[e], fns, sorted(promotions[e].items())]
                               for e, fns in sorted(self.imports.items())]}
+        if self.variables:
+            fields["variables"] = [[digests[e], names] for e, names in sorted(self.variables.items())]
         if self.weaken:
             fields["weaken"] = self.weaken
         return fields
@@ -179,10 +187,11 @@ def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[
     while work:
         context, name, limit = work.popleft()
         owner = resolve(context, name)
-        if owner is None or owner == mod or _defines(summaries[mod], name):
+        if owner is None or owner == mod:
             continue
         fn = summaries[owner]["functions"].get(name)
-        if fn is None or fn["why_not"] or fn["insts"] > limit or best.get((owner, name), -1) >= limit:
+        if fn is None or _clashes(summaries[mod], name, fn) or fn["why_not"] or fn["insts"] > limit \
+                or best.get((owner, name), -1) >= limit:
             continue
         if fn["linkage"] in ("private", "internal") and not summaries[owner]["renamable"]:
             continue
@@ -197,6 +206,40 @@ def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[
     for owner, name in best:
         imports.setdefault(owner, set()).add(name)
     decisions[mod].imports = {owner: sorted(names) for owner, names in sorted(imports.items())}
+    refs = [(mod, ref) for name, fn in sorted(summaries[mod]["functions"].items()) if (mod, name) in live
+            for ref in fn["refs"]]
+    refs += [(owner, ref) for owner, name in sorted(best) for ref in summaries[owner]["functions"][name]["refs"]]
+    decisions[mod].variables = _constants_for(mod, refs, summaries, resolve, decisions)
+
+
+def _constants_for(mod: str, work: list[tuple[str, str]], summaries: dict[str, dict], resolve,
+                   decisions: dict[str, Decisions]) -> dict[str, list[str]]:
+    """LLVM's computeImportForReferencedGlobals: a constant of another module that live code here (or a
+    function imported here) references comes as a definition, and so do the constants its initializer names,
+    so loads from it fold (a table lookup becomes a compare). What it names stays exported from its module."""
+    found: dict[str, set[str]] = {}
+    while work:
+        context, name = work.pop()
+        owner = resolve(context, name)
+        if owner is None or owner == mod or name in found.get(owner, ()):
+            continue
+        var = summaries[owner]["variables"].get(name)
+        if var is None or not var["import"] or _clashes(summaries[mod], name, var):
+            continue
+        found.setdefault(owner, set()).add(name)
+        exporter = decisions[owner]
+        exporter.exported.add(name)
+        for ref in var["refs"]:
+            if resolve(owner, ref) == owner:
+                exporter.exported.add(ref)
+            work.append((owner, ref))
+    return {owner: sorted(names) for owner, names in sorted(found.items())}
+
+
+def _clashes(summary: dict, name: str, g: dict) -> bool:
+    """The importer has its own `name` where the exporter's is not a local (which is promoted to a name of its
+    own: LLVM tells locals apart by their module)."""
+    return g["linkage"] not in ("private", "internal") and _defines(summary, name)
 
 
 def _defines(summary: dict, name: str) -> bool:
@@ -205,7 +248,7 @@ def _defines(summary: dict, name: str) -> bool:
 
 def dump_decisions(decisions: dict[str, Decisions]) -> bytes:
     import msgpack
-    return msgpack.packb({mod: [d.promote, d.imports, d.internalize, *([d.weaken] if d.weaken else [])]
+    return msgpack.packb({mod: [d.promote, d.imports, d.internalize, d.weaken, d.variables]
                           for mod, d in sorted(decisions.items())})
 
 
@@ -214,8 +257,8 @@ def load_decisions(data: bytes) -> dict[str, Decisions]:
     import msgpack
     try:
         return {mod: Decisions(dict(p), {e: list(f) for e, f in i.items()}, list(n),
-                               weaken=list(w[0]) if w else [])
-                for mod, (p, i, n, *w) in msgpack.unpackb(data).items()}
+                               weaken=list(w), variables={e: list(f) for e, f in v.items()})
+                for mod, (p, i, n, w, v) in msgpack.unpackb(data).items()}
     except (ValueError, TypeError, AttributeError, msgpack.UnpackException) as e:
         raise ValueError(f"not thin-link decisions: {e}") from None
 
@@ -227,6 +270,7 @@ def load_summaries(raw: dict[str, bytes]) -> dict[str, dict]:
 
 def statistics(decisions: dict[str, Decisions]) -> dict:
     return {"imported_functions": sum(len(f) for d in decisions.values() for f in d.imports.values()),
+            "imported_constants": sum(len(v) for d in decisions.values() for v in d.variables.values()),
             "importing_modules": sum(bool(d.imports) for d in decisions.values()),
             "promoted": sum(len(d.promote) for d in decisions.values()),
             "internalized": sum(len(d.internalize) for d in decisions.values()),
