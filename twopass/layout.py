@@ -187,7 +187,10 @@ def _find_blocks(asm: str, function_sections: bool = False) -> list[_Block]:
 
 
 def _sections_at(asm: str) -> tuple[list[int], list[str]]:
-    """Where the current section changes, and to what (following push/pop), for `bisect` look-ups."""
+    """Where the current section changes, and to what (following push/pop), for `bisect` look-ups; the last
+    text's answer is kept (finding the blocks and checking them both ask)."""
+    if _LAST_SECTIONS and _LAST_SECTIONS[0] is asm:
+        return _LAST_SECTIONS[1]
     where, names, stack, current = [0], [".text"], [], ".text"
     for m in _SECTION.finditer(asm):
         kind, arg = m.groups()
@@ -199,7 +202,11 @@ def _sections_at(asm: str) -> tuple[list[int], list[str]]:
             current = arg if kind in ("section", "pushsection") else "." + kind
         where.append(m.start())
         names.append(current)
+    _LAST_SECTIONS[:] = [asm, (where, names)]
     return where, names
+
+
+_LAST_SECTIONS: list = []
 
 
 def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
@@ -212,25 +219,23 @@ def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
         return None if i < 0 or pos >= blocks[i].end else blocks[i]
 
     where, names = _sections_at(asm)
-    label_at = {m[1]: m.start() for m in _LABEL.finditer(asm)}
+    label_at: dict[str, int] = {}  # made when first needed: most modules never need it
 
     def section(pos: int) -> str:
         return names[bisect.bisect_right(where, pos) - 1]
 
     bad: set[str] = set()
-    for m in _MINUS.finditer(asm):  # LLVM prints label differences as `A-B`
-        p = m.start()
-        left = _IDENT_CHARS.match(asm[max(0, p - 256):p][::-1])  # the identifier that ends at p, reversed
-        if left is None:
-            continue
-        left_name = left[0][::-1]
-        right = _IDENT.match(asm, p + 1)[0]
+    for m in _DIFFERENCE.finditer(asm):  # LLVM prints label differences as `A-B`
+        p = m.end() - 1
+        left_name, right = m[1], m[2]
         a, b = owner.get(left_name), owner.get(right)
         if a is not None and a is not b and left_name == a.end_label:
             a = None  # .Lfunc_end<K> stays in .text (the compile unit's range ends there)
         if a is b:
             continue  # both in one block, or both staying
         inside = holder(p)
+        if inside is None and b is None and not label_at:
+            label_at.update((lm[1], lm.start()) for lm in _LABEL.finditer(asm))
         if inside is None and b is None and right in label_at and section(label_at[right]) == section(p) and \
                 _DATA_WORD.match(asm, asm.rfind("\n", 0, p) + 1):
             continue  # `.long A-B`, B in the word's own section: a PC-relative relocation (PIC jump tables)
@@ -245,9 +250,7 @@ def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
 
 _DATA_WORD = _Pattern(r"\t\.(?:long|quad|word|4byte|8byte)\t")
 _LOCAL_REF = _Pattern(r"(?<![\w.$])\.L[\w.$]+")
-_MINUS = _Pattern(r"-(?=[A-Za-z_.$])")
-_IDENT_CHARS = _Pattern(r"[\w.$]+")
-_IDENT = _Pattern(r"[A-Za-z_.$][\w.$]*")
+_DIFFERENCE = _Pattern(r"(?<![\w.$])([\w.$]+)-(?=([A-Za-z_.$][\w.$]*))")  # A-B; the B of A-B-C matches again
 
 
 def _content_key(block_text: str, block: _Block, module_locals: set[str], module_digest: str,
