@@ -153,18 +153,19 @@ def _outlined_labels(asm: str):
             yield m
 
 
-def _function_labels(asm: str):
+def _function_labels(asm: str, sections: tuple[list[int], list[str]]):
     """Every function's label that `.text` holds (what is in other sections already has one of its own)."""
-    where, names = _sections_at(asm)
+    where, names = sections
     for m in _FUNCTION.finditer(asm):
         if names[bisect.bisect_right(where, m.start()) - 1] == ".text":
             yield _ANY_LABEL.match(asm, m.start(2))
 
 
-def _find_blocks(asm: str, function_sections: bool = False) -> list[_Block]:
+def _find_blocks(asm: str, sections: tuple[list[int], list[str]], function_sections: bool = False
+                 ) -> list[_Block]:
     found = {m.start(): m for m in _outlined_labels(asm)}
     if function_sections:
-        for m in _function_labels(asm):
+        for m in _function_labels(asm, sections):
             found.setdefault(m.start(), m)
     blocks = []
     for m in (found[at] for at in sorted(found)):
@@ -187,10 +188,7 @@ def _find_blocks(asm: str, function_sections: bool = False) -> list[_Block]:
 
 
 def _sections_at(asm: str) -> tuple[list[int], list[str]]:
-    """Where the current section changes, and to what (following push/pop), for `bisect` look-ups; the last
-    text's answer is kept (finding the blocks and checking them both ask)."""
-    if _LAST_SECTIONS and _LAST_SECTIONS[0] is asm:
-        return _LAST_SECTIONS[1]
+    """Where the current section changes, and to what (following push/pop), for `bisect` look-ups."""
     where, names, stack, current = [0], [".text"], [], ".text"
     for m in _SECTION.finditer(asm):
         kind, arg = m.groups()
@@ -202,14 +200,10 @@ def _sections_at(asm: str) -> tuple[list[int], list[str]]:
             current = arg if kind in ("section", "pushsection") else "." + kind
         where.append(m.start())
         names.append(current)
-    _LAST_SECTIONS[:] = [asm, (where, names)]
     return where, names
 
 
-_LAST_SECTIONS: list = []
-
-
-def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
+def _unsafe(asm: str, blocks: list[_Block], comdat: bool, sections: tuple[list[int], list[str]]) -> set[str]:
     """Names of blocks that cannot move: measured across sections, or (comdat) pointed into from data."""
     owner = {lb: b for b in blocks for lb in b.labels}
     starts = [b.start for b in blocks]
@@ -218,7 +212,7 @@ def _unsafe(asm: str, blocks: list[_Block], comdat: bool) -> set[str]:
         i = bisect.bisect_right(starts, pos) - 1
         return None if i < 0 or pos >= blocks[i].end else blocks[i]
 
-    where, names = _sections_at(asm)
+    where, names = sections
     label_at: dict[str, int] = {}  # made when first needed: most modules never need it
 
     def section(pos: int) -> str:
@@ -292,9 +286,10 @@ def rewrite(asm: str, fold: str, target: str, function_sections: bool = False) -
     if not asm.endswith("\n"):
         asm += "\n"
     asm = dwarf.rebase_lists(asm)
-    blocks = _find_blocks(asm, function_sections)
+    sections = _sections_at(asm)  # finding the blocks and checking them both ask
+    blocks = _find_blocks(asm, sections, function_sections)
     comdat = fold == "comdat"
-    bad = _unsafe(asm, blocks, comdat) if blocks else set()
+    bad = _unsafe(asm, blocks, comdat, sections) if blocks else set()
     blocks = [b for b in blocks if b.name not in bad]
     if not blocks:
         return asm, 0

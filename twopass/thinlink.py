@@ -196,11 +196,7 @@ def _imports_for(mod: str, summaries: dict[str, dict], resolve, decisions: dict[
         if fn["linkage"] in ("private", "internal") and not summaries[owner]["renamable"]:
             continue
         best[(owner, name)] = limit
-        exporter = decisions[owner]
-        exporter.exported.add(name)
-        for ref in (*fn["calls"], *fn["refs"]):
-            if resolve(owner, ref) == owner:
-                exporter.exported.add(ref)
+        _export(decisions[owner], owner, name, (*fn["calls"], *fn["refs"]), resolve)
         work.extend((owner, callee, int(limit * options.evolution)) for callee in fn["calls"])
     imports: dict[str, set[str]] = {}
     for owner, name in best:
@@ -227,13 +223,15 @@ def _constants_for(mod: str, work: list[tuple[str, str]], summaries: dict[str, d
         if var is None or not var["import"] or _clashes(summaries[mod], name, var):
             continue
         found.setdefault(owner, set()).add(name)
-        exporter = decisions[owner]
-        exporter.exported.add(name)
-        for ref in var["refs"]:
-            if resolve(owner, ref) == owner:
-                exporter.exported.add(ref)
-            work.append((owner, ref))
+        _export(decisions[owner], owner, name, var["refs"], resolve)
+        work.extend((owner, ref) for ref in var["refs"])
     return {owner: sorted(names) for owner, names in sorted(found.items())}
+
+
+def _export(exporter: Decisions, owner: str, name: str, refs, resolve) -> None:
+    """`name` is imported elsewhere: it and what it names in its module `owner` stay reachable from there."""
+    exporter.exported.add(name)
+    exporter.exported.update(ref for ref in refs if resolve(owner, ref) == owner)
 
 
 def _clashes(summary: dict, name: str, g: dict) -> bool:
