@@ -167,7 +167,7 @@ def test_progress_line_on_a_terminal(tmp_path):
     import pty
 
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "twopass", "build", str(DATA / "x86_64"), "-o", str(out)]
+    cmd = [sys.executable, "-m", "twopass", "build", str(DATA / "x86_64"), "-o", str(out), "--no-cache"]
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["PYTHONPATH"] = str(HERE.parent)

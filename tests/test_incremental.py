@@ -50,21 +50,28 @@ def test_warm_rebuild_does_no_llvm_work(twopass, tmp_path):
     cold = build(twopass, src, tmp_path / "cold", store)
     assert counts(cold) == {("summary", "ir"): (0, 7), ("thin link", "ir"): (0, 1), ("round 1", "ir"): (0, 7),
                             ("round 1", "scratch"): (0, 7), ("merge", "scratch"): (0, 1), ("round 2", "object"): (0, 7)}
-    warm = build(twopass, src, tmp_path / "warm", store)  # the thin link's decisions are cached: no summary read
-    assert counts(warm) == {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0),
-                            ("merge", "scratch"): (1, 0), ("round 2", "object"): (7, 0)}
-    assert warm["llvm_seconds"] == {"round 1": 0, "round 2": 0}
+    warm = build(twopass, src, tmp_path / "warm", store)  # one entry: the build's record (test_rebuild.py)
+    assert counts(warm) == {("build", "object"): (1, 0)}
+    assert warm["llvm_seconds"] == {}
     # What the report says of the merged data comes from the cache too, and says the same.
     assert warm["merged_cgdata"] == cold["merged_cgdata"] and warm["cgdata_used"] == cold["cgdata_used"]
     assert cold["merged_cgdata"]["outlined_hash_tree"]["terminals"] == cold["cgdata_used"]["sequences"] > 0
     assert all(m["round1"]["cached"] and m["round2"]["cached"] for m in warm["modules"])
     assert warm["cache"]["llvm_seconds_saved"] > 0
     assert outputs(tmp_path / "warm") == outputs(tmp_path / "cold")
+    # Without the record (--save-temps reads every module's entries: it needs their IR), the thin link's
+    # decisions are cached, so no summary is read, and every stream of every module hits.
+    each = build(twopass, src, tmp_path / "each", store, "--save-temps", tmp_path / "temps")
+    assert counts(each) == {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0),
+                            ("merge", "scratch"): (1, 0), ("round 2", "object"): (7, 0)}
+    assert each["llvm_seconds"] == {"round 1": 0, "round 2": 0}
+    assert outputs(tmp_path / "each") == outputs(tmp_path / "cold")
     # One round builds cache their objects too.
     for flags, merge in ((["--rounds", "1"], {("merge", "scratch"): (1, 0)}), (["--outliner", "never"], {})):
         build(twopass, src, tmp_path / "a", store, *flags)
-        again = build(twopass, src, tmp_path / "b", store, *flags)
-        assert counts(again) == {("thin link", "ir"): (1, 0), ("round 1", "object"): (7, 0), **merge}
+        again = build(twopass, src, tmp_path / "b", store, *flags, "--save-temps", tmp_path / "t")
+        assert counts(again) == {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "object"): (7, 0),
+                                 **merge}
         assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
 
 
@@ -108,9 +115,7 @@ def test_options_invalidate_what_they_must(twopass, tmp_path):
                   ["--no-merge-functions"]):
         rep = build(twopass, src, tmp_path / "c", store, *flags)
         assert counts(rep)[("round 1", "scratch")] == (0, 7), flags
-    assert counts(build(twopass, src, tmp_path / "d", store)) == \
-        {("thin link", "ir"): (1, 0), ("round 1", "ir"): (7, 0), ("round 1", "scratch"): (7, 0),
-         ("merge", "scratch"): (1, 0), ("round 2", "object"): (7, 0)}
+    assert counts(build(twopass, src, tmp_path / "d", store)) == {("build", "object"): (1, 0)}
 
 
 def entries(store: Path) -> list[Path]:
@@ -123,24 +128,31 @@ def test_damaged_entries_are_rebuilt(twopass, tmp_path, damage):
     # only show in a build that needs it; every entry of these builds is read by the next one.
     src, store = corpus_dir(tmp_path), tmp_path / "cache"
     build(twopass, src, tmp_path / "cold", store, "--no-import")
+    want = outputs(tmp_path / "cold")
     rng = random.Random(7)
+    per_module = 0  # damaged entries of one module's round: each is a miss in the report
     for stream in cache_mod.STREAMS:
         for p in [p for p in entries(store) if p.parts[-3] == stream][:3]:
             data = bytearray(p.read_bytes())
+            blob = not p.stat().st_mode & 0o222  # a build record's blob (or the record itself, below)
+            per_module += not blob and b"report" not in data
             if damage == "flip":
                 data[rng.randrange(len(data))] ^= 0x40
             else:
                 data = data[:rng.randrange(len(data))]
+            p.chmod(0o644)
             p.write_bytes(bytes(data))
     proc = twopass("build", src, "-o", tmp_path / "again", "--cache-dir", store, "-q", "--report",
                    tmp_path / "r.json", "--no-import")
     assert proc.returncode == 0
     assert proc.stderr.decode().count("is damaged; removed") == 9
-    assert outputs(tmp_path / "again") == outputs(tmp_path / "cold")
+    assert outputs(tmp_path / "again") == want
     rep = json.loads((tmp_path / "r.json").read_text())
-    assert sum(c[1] for c in counts(rep).values()) >= 9
+    assert sum(c[1] for c in counts(rep).values()) >= per_module > 0
     store_ = cache_mod.Cache(str(store))
-    assert all(store_.get(p.parts[-3], p.name) is not None for p in entries(store))
+    for p in entries(store):  # entries, and the blobs a build's record names (read-only files without a header)
+        read = store_.get if p.stat().st_mode & 0o222 else store_.get_blob
+        assert read(p.parts[-3], p.name) is not None, p
 
 
 def test_killed_builds_never_poison_the_cache(tmp_path):
@@ -169,7 +181,9 @@ def test_killed_builds_never_poison_the_cache(tmp_path):
                 else:
                     assert data == (ref / name).read_bytes(), (i, name)
     store_ = cache_mod.Cache(str(store))
-    assert all(store_.get(p.parts[-3], p.name) is not None for p in entries(store))
+    for p in entries(store):  # entries, and the blobs a build's record names (read-only files without a header)
+        read = store_.get if p.stat().st_mode & 0o222 else store_.get_blob
+        assert read(p.parts[-3], p.name) is not None, p
     final = tmp_path / "final"
     subprocess.run([sys.executable, "-m", "twopass", "build", str(src), "-o", str(final), "--cache-dir", str(store),
                     "-q"], check=True, env=env)
@@ -215,21 +229,23 @@ def test_cache_command_and_policy(twopass, tmp_path):
     build(twopass, src, tmp_path / "a", store)
     stats = twopass("cache", "stats", "--cache-dir", store).stdout.decode()
     # ir: 7 optimized modules, 7 summaries and the thin link's decisions; scratch: 7 scratch objects, the merged
-    # data and what the report says of it, and 7 notes of the merged data each round two used
-    assert re.search(r"^ir\s+15 entries", stats, re.M) and re.search(r"^object\s+7 entries", stats, re.M)
-    assert re.search(r"^scratch\s+16 entries", stats, re.M) and re.search(r"^total\s+38 entries", stats, re.M)
+    # data and what the report says of it, 7 notes of the merged data each round two used, and the merged data
+    # by content; object: 7 final objects, each by content too, and the build's record (rebuild.py)
+    assert re.search(r"^ir\s+15 entries", stats, re.M) and re.search(r"^object\s+15 entries", stats, re.M)
+    assert re.search(r"^scratch\s+17 entries", stats, re.M) and re.search(r"^total\s+47 entries", stats, re.M)
     pruned = twopass("cache", "prune", "--cache-dir", store, "--cache-policy", "cache_size_files=10")
-    assert pruned.returncode == 0 and "removed 28 entries" in pruned.stdout.decode()
+    assert pruned.returncode == 0 and "removed 37 entries" in pruned.stdout.decode()
     assert len(entries(store)) == 10
     # A policy applied after a build: everything older than 5 seconds goes.
     for p in entries(store):
         os.utime(p, (time.time() - 10, time.time() - 10))
     rep = build(twopass, src, tmp_path / "b", store, "--outliner", "never", "--cache-policy",
                 "prune_interval=0s:prune_after=5s")
-    # This build's entries only: ir + object, and the summaries and decisions it made again (the prune above
-    # kept the 10 newest entries, which may or may not include the thin link's)
+    # This build's entries only: ir + object, each object by content and the record, and the summaries and
+    # decisions it made again (the prune above kept the 10 newest entries, which may or may not include the
+    # thin link's)
     made = sum(counts(rep).get((stage, "ir"), (0, 0))[1] for stage in ("summary", "thin link"))
-    assert len(entries(store)) == 14 + made
+    assert len(entries(store)) == 14 + 8 + made
     cleared = twopass("cache", "clear", "--cache-dir", store)
     assert cleared.returncode == 0 and entries(store) == []
     assert_clean_error(twopass("build", src, "-o", tmp_path / "c", "--cache-policy", "cache_size=120%"),

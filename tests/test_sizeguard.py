@@ -59,7 +59,8 @@ def test_brotli_keeps_round_one_where_global_outlining_loses(tmp_path):
         assert back.read_bytes() == sample.read_bytes() and packed.stat().st_size < sample.stat().st_size
     for est, got in ((guarded["round_one_text"], got_one), (guarded["round_two_text"], got_two)):
         assert abs(est - got) <= 0.005 * got
-    again = build(bitcode, tmp_path / "warm", *cache)  # the fallback objects come from the cache
+    # The fallback objects come from the cache (--save-temps: from each module's entries, not the build's record)
+    again = build(bitcode, tmp_path / "warm", *cache, "--save-temps", str(tmp_path / "temps"))
     assert objects(tmp_path / "warm") == objects(tmp_path / "guarded")
     assert again["cache"]["streams"]["size guard"]["object"]["hits"] == len(bitcode)
 

@@ -130,6 +130,43 @@ def _unlink(path: str) -> bool:
         return False  # already gone (another build pruned it), or not ours to remove
 
 
+def _read(path: str) -> bytes | None:
+    """An entry's bytes, its time bumped (recently used: pruned last); None when there is none."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return raw
+
+
+def _damaged(path: str, why: str) -> None:
+    log.warning("cache entry %s is damaged; removed, will be rebuilt (%s)", path, why)
+    _unlink(path)
+
+
+def _write(path: str, chunks: tuple[bytes, ...], mode: int) -> None:
+    """Through a temporary in the entry's own directory, renamed over: a reader never sees half an entry."""
+    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(8)}"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        try:
+            with open(fd, "wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
+            os.replace(tmp, path)
+        except BaseException:
+            _unlink(tmp)
+            raise
+    except OSError as e:
+        log.warning("cannot write cache entry %s: %s", path, e.strerror or e)
+
+
 class Cache:
     """root/v1/<stream>/<key[:2]>/<key>; nothing is created before the first put."""
 
@@ -146,10 +183,8 @@ class Cache:
 
     def get(self, stream: str, key: str) -> bytes | None:
         path = self._path(stream, key)
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except OSError:
+        raw = _read(path)
+        if raw is None:
             return None  # a miss, or pruned by another build just now
         why = "shorter than its header"
         if len(raw) >= _HEADER.size:
@@ -159,33 +194,34 @@ class Cache:
                    f"{len(body)} payload bytes, header says {length}" if length != len(body) else
                    "checksum mismatch" if hashlib.sha256(body).digest() != digest else "")
             if not why:
-                try:
-                    os.utime(path)  # recently used: pruned last
-                except OSError:
-                    pass
                 return body
-        log.warning("cache entry %s is damaged; removed, will be rebuilt (%s)", path, why)
-        _unlink(path)
+        _damaged(path, why)
         return None
 
     def put(self, stream: str, key: str, data: bytes) -> None:
         """A cache that cannot be written (read-only, full disk) costs a rebuild next time, never this build."""
-        path = self._path(stream, key)
         header = _HEADER.pack(_MAGIC, len(data), hashlib.sha256(data).digest())
-        tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(8)}"
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-            try:
-                with open(fd, "wb") as f:
-                    f.write(header)
-                    f.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                _unlink(tmp)
-                raise
-        except OSError as e:
-            log.warning("cannot write cache entry %s: %s", path, e.strerror or e)
+        _write(self._path(stream, key), (header, data), 0o666)
+
+    def blob_path(self, stream: str, digest: str) -> str:
+        return self._path(stream, digest)
+
+    def get_blob(self, stream: str, digest: str) -> bytes | None:
+        """Bytes kept by their own sha256 (`put_blob`), with no header: a blob is a file a build can link to."""
+        path = self._path(stream, digest)
+        raw = _read(path)
+        if raw is not None and hashlib.sha256(raw).hexdigest() != digest:
+            _damaged(path, "checksum mismatch")
+            return None
+        return raw
+
+    def put_blob(self, stream: str, data: bytes) -> str:
+        """Keep `data` under its sha256 (returned), read-only: builds hard-link outputs to it, and nothing may
+        write through them into the cache. Bytes already kept intact are not written again."""
+        digest = hashlib.sha256(data).hexdigest()
+        if self.get_blob(stream, digest) is None:
+            _write(self._path(stream, digest), (data,), 0o444)
+        return digest
 
     def _scan(self) -> list[tuple[str, str, os.stat_result, bool]]:
         """(stream, path, stat, is_temporary) of the files this cache made; anything else is left alone."""

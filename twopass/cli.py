@@ -41,7 +41,7 @@ def _cgdata_parser(sub) -> None:
 
 def _run_cgdata(args) -> int:
     from . import cgdata
-    from .cgdata.files import write_atomic
+    from .atomic import write_atomic
 
     if args.output != "-" and args.output in args.inputs:
         raise TwopassError("", "Input file name cannot be the same as the output file name!")
@@ -67,6 +67,27 @@ def _build_parser(sub) -> None:
                                                         "a Ninja file of `twopass backend` actions and stop")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true")
+
+
+def _backend_parser(sub) -> None:
+    """The single-module actions a Ninja file from --emit-ninja runs (twopass.ninja carries them out)."""
+    p = sub.add_parser("backend", help="one action of a build emitted with --emit-ninja (see `twopass.ninja`)")
+    a = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    t = a.add_parser("thin-link", help="import decisions: a round-one (and round-two) job per module")
+    t.add_argument("plan", metavar="PLAN")
+    for name, what in (("round1", "a module's round one"), ("round2", "a module's round two from its IR")):
+        r = a.add_parser(name, help=what)
+        r.add_argument("job", metavar="JOB")
+        r.add_argument("inputs", nargs="*", metavar="INPUT", help="round2: the module's round-one result, "
+                                                                   "then the merged .cgdata")
+        r.add_argument("-o", dest="output", required=True, metavar="RESULT")
+    m = a.add_parser("merge", help="the round-one results' codegen data as one .cgdata")
+    m.add_argument("plan", metavar="PLAN")
+    m.add_argument("results", nargs="+", metavar="RESULT")
+    m.add_argument("-o", dest="output", required=True, metavar="FILE.cgdata")
+    f = a.add_parser("finish", help="the size guard and the objects, into the build's output directory")
+    f.add_argument("plan", metavar="PLAN")
+    f.add_argument("results", nargs="+", metavar="RESULT")
 
 
 def _verify_parser(sub) -> None:
@@ -205,7 +226,7 @@ def build_options(args):
     it made absolute (so a build run from another directory means the same)."""
     from .layout import Layout
     from .plan import BuildOptions
-    from .workers import TargetOverrides
+    from .llvm import TargetOverrides
 
     assembler = tuple(shlex.split(args.assembler)) if args.assembler else None
     if assembler and os.sep in assembler[0]:
@@ -323,8 +344,7 @@ def make_parser() -> argparse.ArgumentParser:
     _verify_parser(sub)
     _cgdata_parser(sub)
     _cache_parser(sub)
-    from .ninja import add_parser
-    add_parser(sub)
+    _backend_parser(sub)
     return parser
 
 

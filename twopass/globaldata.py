@@ -14,7 +14,8 @@ import json
 from dataclasses import dataclass
 
 from . import cgdata
-from .cgdata.files import read_input, write_atomic
+from .atomic import write_atomic
+from .cgdata.files import read_input
 from .errors import InputError
 from .plan import triple_key
 

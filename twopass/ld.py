@@ -106,8 +106,9 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
         return _link(linker, plain, verbose)  # no bitcode: exactly the real linker's run
     output = _output(args)
     options, run_options = _build_options(args, own, output)
-    run_options = dataclasses.replace(run_options, **(overrides or {}))
     keep = any(a.name == "save-temps" or (a.name == "plugin-opt" and a.value == "save-temps") for a in args)
+    # The objects live in a work directory only the final link reads: they may be the cache's own files.
+    run_options = dataclasses.replace(run_options, private_outputs=not keep, **(overrides or {}))
     workdir = output + ".twopass" if keep else tempfile.mkdtemp(prefix="twopass-ld-")
     if keep:
         shutil.rmtree(workdir, ignore_errors=True)

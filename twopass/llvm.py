@@ -118,6 +118,18 @@ class TargetInfo:
     reloc: str  # "pic" or "static"
 
 
+@dataclass(frozen=True)
+class TargetOverrides:
+    cpu: str | None = None
+    features: str | None = None
+    reloc: str | None = None
+
+    def apply(self, info: TargetInfo) -> TargetInfo:
+        return TargetInfo(info.triple, info.cpu if self.cpu is None else self.cpu,
+                               info.features if self.features is None else self.features,
+                               info.reloc if self.reloc is None else self.reloc)
+
+
 _ATTR = re.compile(rb'"(target-cpu|target-features)"="([^"]*)"')
 _PIC = re.compile(r'^!\d+ = !\{i32 \d+, !"(PIC|PIE) Level", i32 (\d+)\}', re.M)
 

@@ -66,7 +66,7 @@ def _load(path: str, what: str) -> Any:
 
 
 def _write_if_changed(path: str, data: bytes) -> None:
-    from .cgdata.files import write_atomic
+    from .atomic import write_atomic
 
     try:
         with open(path, "rb") as f:
@@ -131,7 +131,7 @@ def emit(inputs: list[str], options, outdir: str, run, ninja_file: str) -> int:
         outputs = thin_link(os.path.join(work, "build.plan"))
     finally:
         os.chdir(cwd)
-    from .cgdata.files import write_atomic
+    from .atomic import write_atomic
     write_atomic(ninja_file, _ninja(plan, work, outputs).encode())
     return len(outputs)
 
@@ -265,23 +265,3 @@ def backend(args) -> int:
     else:
         _finish(args.plan, expand_inputs(args.results))
     return 0
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("backend", help="one action of a build emitted with --emit-ninja (see `twopass.ninja`)")
-    a = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    t = a.add_parser("thin-link", help="import decisions: a round-one (and round-two) job per module")
-    t.add_argument("plan", metavar="PLAN")
-    for name, what in (("round1", "a module's round one"), ("round2", "a module's round two from its IR")):
-        r = a.add_parser(name, help=what)
-        r.add_argument("job", metavar="JOB")
-        r.add_argument("inputs", nargs="*", metavar="INPUT", help="round2: the module's round-one result, "
-                                                                   "then the merged .cgdata")
-        r.add_argument("-o", dest="output", required=True, metavar="RESULT")
-    m = a.add_parser("merge", help="the round-one results' codegen data as one .cgdata")
-    m.add_argument("plan", metavar="PLAN")
-    m.add_argument("results", nargs="+", metavar="RESULT")
-    m.add_argument("-o", dest="output", required=True, metavar="FILE.cgdata")
-    f = a.add_parser("finish", help="the size guard and the objects, into the build's output directory")
-    f.add_argument("plan", metavar="PLAN")
-    f.add_argument("results", nargs="+", metavar="RESULT")

@@ -1,29 +1,28 @@
-"""The library entry point, `build(inputs, options, outdir)`, and a build's phases in the order they run:
-plan, thin link, round one, merge, round two, outputs.
+"""The library entry point, `build(inputs, options, outdir)`: the plan, then the phases (phases.py), or the
+cache's record of the same build made before (rebuild.py), which a no-op rebuild reads instead of everything.
 
-Every phase that runs LLVM hands a `Round` to an executor (the local process pool unless the caller gives
-another): round two needs processes of its own, since LLVM reads `-codegen-data-use-path` once per process
-and round one's ran with `-codegen-data-generate`. Outputs are written only once every module has succeeded
-(or, with keep_going, every module that did), each to a temporary name and then renamed.
+Outputs are written only once every module has succeeded (or, with keep_going, every module that did), each
+to a temporary name and then renamed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from . import cache as cache_, cgdata, globaldata, llvm, report, workers
-from . import layout as layout_
-from .artefacts import Artefacts, CacheStats
+from . import atomic, cache as cache_, cgdata, llvm, report
 from .errors import TwopassError
-from .executor import Executor, Held, LocalExecutor, Round
+from .executor import Executor, LocalExecutor
 from .plan import BuildOptions, ModuleInput, ModuleSource, Plan, make_plan, read_inputs
-from .progress import Progress
+
+if TYPE_CHECKING:
+    from . import workers
+    from .artefacts import CacheStats
+    from .rebuild import Record
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,7 @@ class RunOptions:
     report: str | None = None  # JSON report
     manifest: str | None = None
     cgdata_out: str | None = None  # writer build: the merged data
+    private_outputs: bool = False  # nothing but the caller reads the objects: they may be the cache's own files
     cgdata_format: str = "binary"
 
 
@@ -67,6 +67,7 @@ class BuildResult:
     jobs: int = 1
     placement: dict[str, dict[str, str]] = field(default_factory=dict)  # round -> module -> where it ran
     traffic: dict[str, int] | None = None  # bytes between this machine and a cluster
+    recorded: Record | None = None  # the build came whole from the cache's record of an earlier one
 
     def codegen_data(self) -> cgdata.CodeGenData:
         if self.merged_data is None:
@@ -79,6 +80,8 @@ class BuildResult:
 
     def outputs(self) -> dict[str, bytes]:
         """Output name -> final object, for the modules that succeeded."""
+        if self.recorded is not None:
+            return self.recorded.objects
         return {m.output: r.obj for m in self.plan.modules if (r := self.final(m)) is not None}
 
 
@@ -107,10 +110,24 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
     plan = make_plan(_sources(inputs), options)
     reader = None
     if options.cgdata_in is not None:
+        from . import globaldata
         reader = globaldata.load_for_reader(options.cgdata_in, plan.triple)
         plan.options = dataclasses.replace(options, cgdata_in_digest=reader.digest)
     _check_outdir(outdir)
-    b = _Build(plan, run, executor or LocalExecutor(run.jobs), store, reader)
+    executor = executor or LocalExecutor(run.jobs)
+    record_key = None
+    if store is not None and run.save_temps is None:
+        from . import rebuild
+        record_key = rebuild.key(plan, llvm.versions())
+        recorded = rebuild.lookup(store, record_key)
+        if recorded is not None:
+            result = _recorded(recorded, plan, run, executor, outdir, start)
+            store.prune(policy)
+            return result
+    from . import layout as layout_
+    from .phases import Build
+    b = Build(plan, run, executor, store, reader)
+    b.record_key = record_key
     b.result.phases["plan"] = time.perf_counter() - start
     try:
         modules, imports, exporters = b.thin_link()
@@ -129,11 +146,36 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
         if run.report:
             report.write_report(report.build_report(e.result or b.result), run.report)
         raise
+    built = report.build_report(b.result)
     if store is not None:
+        if b.blobs and record_key is not None:
+            from . import rebuild
+            rebuild.save(store, record_key, b.blobs, built)
         store.prune(policy)
     if run.report:
-        report.write_report(report.build_report(b.result), run.report)
+        report.write_report(built, run.report)
     return b.result
+
+
+def _recorded(recorded, plan: Plan, run: RunOptions, executor: Executor, outdir: str, start: float
+              ) -> BuildResult:
+    """A build the cache's record answered whole: its objects placed, and what goes with them written."""
+    result = BuildResult(plan, jobs=run.jobs, merged=recorded.merged or b"", recorded=recorded)
+    result.phases["plan"] = time.perf_counter() - start
+    executor.check()
+    written = time.perf_counter()
+    atomic.write_files(outdir, recorded.objects, recorded.blob_paths, run.private_outputs)
+    result.phases["write"] = time.perf_counter() - written
+    if run.cgdata_out and recorded.merged:
+        from . import globaldata
+        globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format, plan.triple)
+    if run.manifest:
+        from . import determinism
+        atomic.write_atomic(run.manifest, determinism.dump_manifest(determinism.manifest(
+            recorded.objects, recorded.merged)))
+    if run.report:
+        report.write_report(report.build_report(result), run.report)
+    return result
 
 
 def link(inputs: Iterable[str | ModuleSource], options: BuildOptions, run: RunOptions = RunOptions()
@@ -143,7 +185,8 @@ def link(inputs: Iterable[str | ModuleSource], options: BuildOptions, run: RunOp
     llvm.check_options(options.extra_llvm)
     store = cache_.Cache(run.cache_dir or cache_.default_dir()) if run.cache else None
     plan = make_plan(_sources(inputs), options)
-    _, imports, _ = _Build(plan, run, LocalExecutor(run.jobs), store, None).thin_link()
+    from .phases import Build
+    _, imports, _ = Build(plan, run, LocalExecutor(run.jobs), store, None).thin_link()
     return plan, imports
 
 
@@ -152,9 +195,12 @@ def finish(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: 
            ) -> BuildResult:
     """The phases after the rounds (the size guard, outputs), on results made elsewhere (ninja.py); the size
     guard's own codegen, when it keeps round one, runs here."""
+    from . import globaldata
+    from . import layout as layout_
+    from .phases import Build
     plan = make_plan(_sources(inputs), options)
     _check_outdir(outdir)
-    b = _Build(plan, run, LocalExecutor(run.jobs), None, None)
+    b = Build(plan, run, LocalExecutor(run.jobs), None, None)
     b.result.round_one, b.result.round_two, b.result.merged = round_one, round_two, merged
     if merged:
         b.result.merged_facts = globaldata.facts(b.result.codegen_data())
@@ -189,219 +235,6 @@ def _check(options: BuildOptions, run: RunOptions) -> None:
                                            "no --cgdata-in) can write it")
 
 
-class _Build:
-    """One build's state while its phases run."""
-
-    def __init__(self, plan: Plan, run: RunOptions, executor: Executor, store: cache_.Cache | None,
-                 reader: globaldata.ReaderData | None):
-        self.plan, self.opts, self.run, self.executor, self.reader = plan, plan.options, run, executor, reader
-        self.result = BuildResult(plan, jobs=run.jobs)
-        self.cache = Artefacts(store, plan, need_ir=self.opts.two_rounds or run.save_temps is not None)
-        self.result.cache = self.cache.stats if store is not None else None
-        self.progress = Progress(enabled=run.progress)
-        self.by_name = {m.output: m for m in plan.modules}
-
-    def _round(self, round_: Round, modules: list[ModuleInput], make_job: Callable[[ModuleInput], Any],
-               cached: Callable[[ModuleInput], Any]) -> dict[str, Any]:
-        """Each module's result: from the cache, else from the executor (largest modules first, so that the
-        last job to finish is a small one); failures are collected, and raised unless keep_going."""
-        start = time.perf_counter()
-        done: dict[str, Any] = {}
-        self.progress.start(round_.name, len(modules))
-        todo = []
-        for m in modules:
-            hit = cached(m)
-            if hit is None:
-                todo.append(m)
-            else:
-                done[m.output] = hit
-                self.progress.advance(m.path)
-        order = sorted(todo, key=lambda m: -len(m.data))
-        if order:
-            jobs = ((m.output, make_job(m)) for m in order)
-            for outcome in self.executor.run(round_, jobs, stop_on_failure=not self.run.keep_going):
-                path = self.by_name[outcome.key].path
-                self.progress.advance(path)
-                if outcome.where:
-                    self.result.placement.setdefault(round_.name, {})[outcome.key] = outcome.where
-                if outcome.error:  # errors that already name the module say it once
-                    self.result.failures.append(Failure(path, outcome.error.removeprefix(f"{path}: ")))
-                else:
-                    done[outcome.key] = outcome.value
-        self.progress.finish()
-        self.result.phases[round_.name] = time.perf_counter() - start
-        if self.result.failures and not self.run.keep_going:
-            raise BuildFailed(self.result.failures, self.result)
-        return done
-
-    def thin_link(self) -> tuple[list[ModuleInput], dict[str, workers.Imports], dict[str, bytes]]:
-        """The modules that take part, what each imports, and the exporters' bytes by digest: the decisions
-        from the cache when no input changed, else from the summaries (cached, made in workers) alone."""
-        modules = self.plan.modules
-        if self.opts.thin_link is None:
-            return modules, {}, {}
-        from . import thinlink
-        decisions = self.cache.link(modules)
-        if decisions is None:
-            done = self._round(Round("summary", workers.summarize, small=True), modules, lambda m: (m.path, m.data),
-                               self.cache.summary)
-            modules = [m for m in modules if m.output in done]
-            summaries = {}
-            for m in modules:
-                summary = done[m.output]
-                if isinstance(summary, tuple):  # made now (with its seconds), not read from the cache
-                    summary, seconds = summary
-                    self.result.summary_seconds += seconds
-                    self.cache.save_summary(m, summary)
-                summaries[m.output] = summary
-        start = time.perf_counter()
-        digests = {m.output: m.digest for m in modules}
-        if decisions is None:
-            decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, self.opts.thin_link,
-                                           self._resolution(modules))
-            if len(modules) == len(self.plan.modules):
-                self.cache.save_link(modules, decisions)
-        promotions = {o: d.promote for o, d in decisions.items()}
-        self.cache.set_link(modules, {o: d.key_fields(digests, promotions) for o, d in decisions.items()})
-        imports = {o: workers.Imports(d.promote, d.internalize,
-                                      [(self.by_name[e].path, digests[e], promotions[e],
-                                        [promotions[e].get(f, f) for f in fns]) for e, fns in d.sources().items()],
-                                      tuple(d.weaken))
-                   for o, d in decisions.items()}
-        exporters = {digests[e]: self.by_name[e].data for d in decisions.values() for e in d.sources()}
-        self.result.thin_link = thinlink.statistics(decisions)
-        self.result.phases["thin link"] = time.perf_counter() - start
-        return modules, imports, exporters
-
-    def _resolution(self, modules: list[ModuleInput]) -> dict[str, dict[str, str]] | None:
-        """The linker's symbol resolution by output name; a module it does not mention has no symbols."""
-        assert self.opts.thin_link is not None
-        resolved = self.opts.thin_link.resolved()
-        return None if resolved is None else {m.output: resolved.get(m.path, {}) for m in modules}
-
-    def round_one(self, modules: list[ModuleInput], imports: dict[str, workers.Imports],
-                  exporters: dict[str, bytes]) -> None:
-        opts = self.opts
-        reader = self.reader.raw if self.reader is not None else None
-        self.result.round_one = self._round(
-            Round("round 1", workers.round_one, opts.llvm_options(1), cgdata=reader, blobs=exporters,
-                  keep=("ir",)), modules,
-            lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides, opts.final_layout(1),
-                                          imports.get(m.output), opts.layout.assembler),
-            self.cache.round_one)
-        made = [(m, r1) for m in modules if (r1 := self.result.round_one.get(m.output)) is not None and not r1.cached]
-        if self.cache.store is not None:
-            for (m, r1), ir in zip(made, self._fetch_ir([r1 for _, r1 in made])):
-                self.cache.save_round_one(m, dataclasses.replace(r1, ir=ir))
-
-    def _fetch_ir(self, results: list[workers.Result]) -> list[bytes]:
-        """Each result's IR, brought here from wherever the executor left it."""
-        held = [r.ir for r in results if isinstance(r.ir, Held)]
-        fetched = iter(self.executor.fetch(held) if held else [])
-        return [next(fetched) if isinstance(r.ir, Held) else r.ir for r in results]
-
-    def merge(self, modules: list[ModuleInput]) -> None:
-        """Every module's payloads into one indexed .cgdata (independent of module order), or the same bytes
-        from the cache when every module's round one is the one that was merged before."""
-        start = time.perf_counter()
-        opts, result = self.opts, self.result
-        cached = self.cache.merged(modules)
-        if cached is not None:
-            result.merged = cached
-            result.merged_facts = self.cache.facts(modules)
-        else:
-            result.merged, result.merged_facts = self.executor.call(
-                globaldata.merge_payloads, [(m.path, result.round_one[m.output].payloads) for m in modules],
-                cgdata.MergeThresholds.from_llvm_options(opts.extra_llvm))
-            self.cache.save_merged(modules, result.merged)
-            self.cache.save_facts(modules, result.merged_facts)
-        if result.merged_facts is None:
-            result.merged_facts = globaldata.facts(result.codegen_data())
-            self.cache.save_facts(modules, result.merged_facts)
-        result.phases["merge"] = time.perf_counter() - start
-
-    def round_two(self, modules: list[ModuleInput]) -> None:
-        opts, result = self.opts, self.result
-        digest = hashlib.sha256(result.merged).hexdigest()
-        r1 = {m.output: result.round_one[m.output] for m in modules}
-        result.round_two = self._round(
-            Round("round 2", workers.round_two, opts.llvm_options(2), cgdata=result.merged), modules,
-            lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
-                                          opts.final_layout(2), opts.layout.assembler),
-            lambda m: self.cache.round_two(m, r1[m.output], digest))
-        for m in modules:
-            r2 = result.round_two.get(m.output)
-            if r2 is not None and not r2.cached:
-                self.cache.save_round_two(m, r2, digest)
-
-    def size_guard(self, modules: list[ModuleInput]) -> None:
-        """Round one's objects instead of round two's when they are estimated smaller (sizeguard.py); they are
-        made again from the saved IR with the layout a `--rounds 1` build gives, and estimated again."""
-        from . import sizeguard
-        start = time.perf_counter()
-        result, opts = self.result, self.opts
-        r1 = {m.output: result.round_one[m.output] for m in modules}
-        choice = sizeguard.choose({o: r.obj for o, r in r1.items()},
-                                  {m.output: result.round_two[m.output].obj for m in modules})
-        if choice["kept"] == "round one":
-            alone = opts.one_round()
-            made = self._round(
-                Round("round 1 final", workers.round_two, opts.llvm_options(1)), modules,
-                lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
-                                              alone.final_layout(1), opts.layout.assembler),
-                self.cache.round_one_alone)
-            for m in modules:
-                r = made.get(m.output)
-                if r is not None and not r.cached:
-                    self.cache.save_round_one_alone(m, r)
-            if len(made) == len(modules):
-                laid_out = sizeguard.estimate({o: r.obj for o, r in made.items()}).total
-                choice["round_one_text"] = laid_out
-                if laid_out < choice["round_two_text"]:
-                    result.round_two = made
-                else:
-                    choice["kept"] = "round two"
-            choice["saved"] = max(0, choice["round_two_text"] - choice["round_one_text"])
-        result.size_guard = choice
-        result.phases["size guard"] = time.perf_counter() - start
-
-    def write_outputs(self, outdir: str) -> None:
-        """The objects and what goes with them: temporaries, then (when every module succeeded) the merged
-        data for readers, the manifest, and what the build found again of the data it used."""
-        start = time.perf_counter()
-        result, run = self.result, self.run
-        outputs = result.outputs()
-        _write_files(outdir, outputs)
-        if run.save_temps:
-            _write_files(run.save_temps, self._temps())
-        result.phases["write"] = time.perf_counter() - start
-        if result.failures:
-            raise BuildFailed(result.failures, result)
-        used = globaldata.facts(self.reader.data) if self.reader is not None else \
-            result.merged_facts if self.opts.two_rounds else None
-        if used is not None:
-            final = [r for m in self.plan.modules if (r := result.final(m)) is not None]
-            result.cgdata_used = globaldata.usage(used, {h for r in final for h in r.content_hashes},
-                                                  sum(r.merged for r in final))
-        if run.cgdata_out:
-            globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format,
-                                         self.plan.triple)
-        if run.manifest:
-            from . import determinism
-            cgdata.files.write_atomic(run.manifest, determinism.dump_manifest(determinism.manifest(
-                outputs, result.merged if self.opts.generates_cgdata else None)))
-
-    def _temps(self) -> dict[str, bytes]:
-        """Round one's optimized IR and scratch object per module, and the merged data: for debugging and tests."""
-        files = {"merged.cgdata": self.result.merged} if self.result.merged else {}
-        made = [(m, r1) for m in self.plan.modules if (r1 := self.result.round_one.get(m.output)) is not None]
-        for (m, r1), ir in zip(made, self._fetch_ir([r1 for _, r1 in made])):
-            stem = m.output[:-2]
-            files[stem + ".opt.bc"] = ir
-            files[stem + ".scratch.o"] = r1.obj
-        return files
-
-
 def _check_outdir(outdir: str) -> None:
     """Fail before any work if the outputs could not be written; a directory yet to be made is made only with
     them, so a failed build leaves nothing behind."""
@@ -416,19 +249,3 @@ def _check_outdir(outdir: str) -> None:
         os.unlink(probe)
     except OSError as e:
         raise TwopassError(outdir, f"cannot write to the output directory: {e.strerror or e}") from None
-
-
-def _write_files(outdir: str, files: dict[str, bytes]) -> None:
-    """Each file appears whole or not at all; leftovers of killed earlier builds are swept once per directory."""
-    swept = set()
-    for name, data in files.items():
-        path = os.path.join(outdir, name)
-        directory = os.path.dirname(path)
-        if directory not in swept:
-            try:
-                os.makedirs(directory, exist_ok=True)
-            except OSError as e:
-                raise TwopassError(directory, f"cannot create directory: {e.strerror or e}") from None
-            cgdata.files.sweep_temps(directory)
-            swept.add(directory)
-        cgdata.files.write_atomic(path, data)

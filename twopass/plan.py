@@ -19,8 +19,8 @@ from . import __version__, bitcode, objfile
 from .errors import InputError, TwopassError
 from .executor import CGDATA
 from .layout import Layout, check_target
+from .llvm import TargetOverrides
 from .thinlink import LinkOptions
-from .workers import TargetOverrides
 
 MODULE_SUFFIXES = (".bc", ".ll", ".o")
 OUTLINER_MODES = ("never", "local", "global")
@@ -134,7 +134,7 @@ class Plan:
 #                  not an artefact: every other entry is written once and never changes)
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
-_KEY_FORMAT = 5  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
+KEY_FORMAT = 5  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
 #                  3: static constructors in .init_array; 4: summaries name constructors, count as LLVM does;
 #                  5: constants imported)
 
@@ -172,12 +172,12 @@ class ModuleKeys:
 
 
 def summary_key(module: ModuleInput, versions: dict[str, str]) -> str:
-    return _digest({"stream": "summary", "format": _KEY_FORMAT, "twopass": __version__, **versions,
+    return _digest({"stream": "summary", "format": KEY_FORMAT, "twopass": __version__, **versions,
                     "input": module.digest})
 
 
 def link_key(modules: list[ModuleInput], options: LinkOptions, versions: dict[str, str]) -> str:
-    return _digest({"stream": "link", "format": _KEY_FORMAT, "twopass": __version__, **versions,
+    return _digest({"stream": "link", "format": KEY_FORMAT, "twopass": __version__, **versions,
                     "options": [options.instr_limit, options.evolution, options.shared, sorted(options.exports),
                                 *([options.resolution] if options.resolution is not None else [])],
                     "modules": sorted([m.output, m.digest] for m in modules)})
@@ -198,7 +198,7 @@ def last_merged_key(round_one: str) -> str:
 def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, str],
                 link: dict | None = None) -> ModuleKeys:
     o = options.overrides
-    base = _digest({"format": _KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest, "link": link,
+    base = _digest({"format": KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest, "link": link,
                     "opt_level": options.opt_level, "cpu": o.cpu, "features": o.features, "reloc": o.reloc,
                     "llvm": list(options.llvm_options(1)), "cgdata_in": options.cgdata_in_digest})
     return ModuleKeys(ir=_digest({"stream": "ir", "base": base}), round_one=_round_one_key(base, options), base=base)

@@ -40,6 +40,9 @@ def llvm_seconds(result: "BuildResult", round_name: str) -> float:
 
 
 def build_report(result: "BuildResult") -> dict:
+    if result.recorded is not None:
+        from . import rebuild
+        return rebuild.report(result.recorded, result.plan, result.jobs, result.phases)
     opts, jobs = result.plan.options, result.jobs
     phases = {k: round(v, 4) for k, v in result.phases.items()}
     llvm_time = {name: round(llvm_seconds(result, name), 4) for name in ("summary", "round 1", "round 2")
@@ -86,7 +89,7 @@ def placement(where: dict[str, dict[str, str]]) -> dict:
 
 
 def write_report(report: dict, path: str) -> None:
-    from .cgdata.files import write_atomic
+    from .atomic import write_atomic
 
     write_atomic(path, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
 

@@ -22,21 +22,10 @@ from . import llvm
 from .cgdata import records, sections
 from .errors import InputError
 from .executor import Held
+from .llvm import TargetOverrides
 
 log = logging.getLogger("twopass.worker")
 _CONTENT = re.compile(r"^OUTLINED_FUNCTION_[\w]*\.content\.(\d+)$")
-
-
-@dataclass(frozen=True)
-class TargetOverrides:
-    cpu: str | None = None
-    features: str | None = None
-    reloc: str | None = None
-
-    def apply(self, info: llvm.TargetInfo) -> llvm.TargetInfo:
-        return llvm.TargetInfo(info.triple, info.cpu if self.cpu is None else self.cpu,
-                               info.features if self.features is None else self.features,
-                               info.reloc if self.reloc is None else self.reloc)
 
 
 @dataclass(frozen=True)

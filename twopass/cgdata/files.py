@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import gc
-import os
-import re
-import tempfile
 from contextlib import contextmanager
 
-from ..errors import InputError, TwopassError
+from ..atomic import write_atomic
+from ..errors import InputError
 from .indexed import is_indexed, read_indexed, write_indexed
 from .model import CodeGenData
 
 BINARY, TEXT = "binary", "text"
-_TEMP = re.compile(r"\.twopass-tmp-(\d+)-")
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 @contextmanager
@@ -75,59 +70,6 @@ def dump(cg: CodeGenData, fmt: str = BINARY) -> bytes:
     from .text import write_text
     with no_cycle_collection():
         return write_text(cg).encode("utf-8", "surrogateescape") if fmt == TEXT else write_indexed(cg)
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write next to the target and rename, so a reader never sees half a file and a failure leaves none.
-
-    `-` means standard output, as in llvm-cgdata.
-    """
-    if path == "-":
-        import sys
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".twopass-tmp-{os.getpid()}-", dir=directory)
-    except OSError as e:
-        raise TwopassError(path, f"cannot write: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except OSError as e:
-        os.unlink(tmp)
-        raise TwopassError(path, f"cannot write: {e.strerror or e}") from None
-
-
-def sweep_temps(directory: str) -> None:
-    """Remove the temporaries of twopass processes that no longer exist: a SIGKILLed build gets no chance to
-    clean up, and its leftovers would otherwise pile up among the outputs. Temporaries carry their writer's
-    pid so that a concurrent build's file in flight is never touched."""
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        m = _TEMP.match(name)
-        if m is None or _alive(int(m.group(1))):
-            continue
-        try:
-            os.unlink(os.path.join(directory, name))
-        except OSError:
-            pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def save(cg: CodeGenData, path: str, fmt: str = BINARY) -> None:
