@@ -190,20 +190,34 @@ def text(mod) -> str:
     return str(mod)
 
 
+def _globals_named(mod, names) -> list:
+    """The functions and variables of these names, in that order: the thin link's edits touch a few of a module's
+    globals, so each is looked up by name rather than every global walked through the FFI (four walks per
+    module were a tenth of importing). llvmlite finds a variable by name only if it is not local (LLVM's
+    getGlobalVariable without AllowInternal), so local ones are found in one walk of the variables alone."""
+    found, rest = [], []
+    for name in names:
+        try:
+            found.append(mod.get_function(name))
+        except NameError:
+            rest.append(name)
+    if rest:
+        wanted = set(rest)
+        found += [gv for gv in mod.global_variables if gv.name in wanted]
+    return found
+
+
 def promote(mod, renames: dict[str, str]) -> None:
     """Exported locals become hidden globals under their new names (the thin link's promotion)."""
-    for gv in (*mod.functions, *mod.global_variables):
-        new = renames.get(gv.name)
-        if new is not None:
-            gv.name = new
-            gv.linkage = "external"
-            gv.visibility = "hidden"
+    for gv in _globals_named(mod, sorted(renames)):
+        gv.name = renames[gv.name]
+        gv.linkage = "external"
+        gv.visibility = "hidden"
 
 
 def internalize(mod, names: list[str]) -> None:
-    wanted = set(names)
-    for gv in (*mod.functions, *mod.global_variables):
-        if gv.name in wanted and not gv.is_declaration:
+    for gv in _globals_named(mod, names):
+        if not gv.is_declaration:
             gv.linkage = "internal"
             gv.visibility = "default"  # LLVM requires it of local linkage
 
@@ -211,13 +225,12 @@ def internalize(mod, names: list[str]) -> None:
 def weaken(mod, names: tuple[str, ...]) -> None:
     """linkonce(_odr) -> weak(_odr): the optimizer may drop an unused linkonce copy, which another module or a
     native object needs."""
-    lib, wanted = _lib(), set(names)
-    for gv in (*mod.functions, *mod.global_variables):
-        if gv.name in wanted:
-            if gv.linkage == lib.Linkage.linkonce_odr:
-                gv.linkage = "weak_odr"
-            elif gv.linkage == lib.Linkage.linkonce_any:
-                gv.linkage = "weak_any"
+    lib = _lib()
+    for gv in _globals_named(mod, names):
+        if gv.linkage == lib.Linkage.linkonce_odr:
+            gv.linkage = "weak_odr"
+        elif gv.linkage == lib.Linkage.linkonce_any:
+            gv.linkage = "weak_any"
 
 
 def link_text(mod, text: str, name: str) -> None:

@@ -58,6 +58,10 @@ class Build:
                 self.progress.advance(path)
                 if outcome.where:
                     self.result.placement.setdefault(round_.name, {})[outcome.key] = outcome.where
+                if outcome.ran is not None:
+                    worker, sent, answered = outcome.ran
+                    self.result.timeline.append((round_.name, outcome.key, worker, sent - self.result.started,
+                                                 answered - self.result.started))
                 if outcome.error:  # errors that already name the module say it once
                     self.result.failures.append(Failure(path, outcome.error.removeprefix(f"{path}: ")))
                 else:

@@ -67,6 +67,9 @@ class BuildResult:
     jobs: int = 1
     placement: dict[str, dict[str, str]] = field(default_factory=dict)  # round -> module -> where it ran
     traffic: dict[str, int] | None = None  # bytes between this machine and a cluster
+    timeline: list[tuple[str, str, int, float, float]] = field(default_factory=list)  # (round, module, worker,
+    #                                                             sent, answered): seconds since the build began
+    started: float = 0.0  # time.monotonic() when it began
     recorded: Record | None = None  # the build came whole from the cache's record of an earlier one
 
     def codegen_data(self) -> cgdata.CodeGenData:
@@ -102,7 +105,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
     """Build `inputs` (paths, directories, @response files, or module sources) into one object each under
     `outdir`. Bad input raises TwopassError (one line naming what is wrong) before any work is done; failed
     modules raise BuildFailed after the others' objects are written (`run.keep_going`) or at once."""
-    start = time.perf_counter()
+    start, began = time.perf_counter(), time.monotonic()
     _check(options, run)
     llvm.check_options(options.extra_llvm)
     policy = cache_.parse_policy(run.cache_policy)
@@ -128,6 +131,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
     from .phases import Build
     b = Build(plan, run, executor, store, reader)
     b.record_key = record_key
+    b.result.started = began
     b.result.phases["plan"] = time.perf_counter() - start
     try:
         modules, imports, exporters = b.thin_link()

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Outcome:
     error: str | None = None
     died: bool = False
     where: str = ""  # the machine it ran on, when that is not this one
+    ran: tuple[int, float, float] | None = None  # (worker, sent, answered): time.monotonic() in this process
 
 
 def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr_path) -> None:
@@ -173,6 +175,8 @@ class _Worker:
             self.proc.start()
             child.close()
         self.job: tuple[Any, Any] | None = None
+        self.index = pool._started - 1
+        self.sent = 0.0
 
     def death_message(self) -> str:
         """LLVM's own fatal message when there is one, else how the process ended."""
@@ -251,6 +255,7 @@ class Pool:
             for w in self.workers:
                 if w.job is None and queue and not stopping:
                     w.job = queue.popleft()
+                    w.sent = time.monotonic()
                     w.conn.send(w.job)
             busy = [w for w in self.workers if w.job is not None]
             if not busy:
@@ -271,7 +276,8 @@ class Pool:
             if w.conn.poll():
                 got_key, ok, value = w.conn.recv()
                 w.job = None
-                return Outcome(key, value=value) if ok else Outcome(key, error=value)
+                ran = (w.index, w.sent, time.monotonic())
+                return Outcome(key, value=value, ran=ran) if ok else Outcome(key, error=value, ran=ran)
         except (EOFError, OSError):
             pass
         w.proc.join(5)

@@ -23,7 +23,7 @@ from .plan import KEY_FORMAT, Plan
 STREAM = "object"
 # What a report says of how this run went, not of what it built: never stored, made anew on a hit.
 _VOLATILE = ("jobs", "phases_seconds", "llvm_seconds", "orchestration_overhead", "cache", "placement",
-             "cluster_bytes", "failures")
+             "cluster_bytes", "failures", "timeline", "parent_cpu_seconds")
 
 
 def key(plan: Plan, versions: dict[str, str]) -> str:

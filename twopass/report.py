@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, llvm
@@ -77,6 +78,10 @@ def build_report(result: "BuildResult") -> dict:
         report["placement"] = placement(result.placement)
     if result.traffic:
         report["cluster_bytes"] = dict(sorted(result.traffic.items()))
+    if result.timeline:
+        report["timeline"] = [[r, m, w, round(a, 4), round(b, 4)] for r, m, w, a, b in result.timeline]
+    times = os.times()
+    report["parent_cpu_seconds"] = round(times.user + times.system, 3)
     return report
 
 

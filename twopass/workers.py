@@ -242,11 +242,13 @@ def _import(mod, job: RoundOneJob, imp: Imports) -> None:
 def round_one(job: RoundOneJob) -> Result:
     clock = _Clock()
     mod = llvm.parse_module(job.data, job.name)
+    # The module's own target, before imports bring other modules' functions (and their CPU, features and
+    # module flags): read first, it is also a print of the smaller module.
+    target = job.overrides.apply(llvm.target_info(mod))
     if job.imports is not None:
         _import(mod, job, job.imports)
     if job.overrides.cpu is not None or job.overrides.features is not None:
         mod = llvm.retarget(mod, job.name, job.overrides.cpu, job.overrides.features)
-    target = job.overrides.apply(llvm.target_info(mod))
     tm = llvm.target_machine(target, job.opt_level)
     clock.lap("parse")
     if job.opt_level > 0:

@@ -1,0 +1,179 @@
+"""Build speed and memory against LLD 22's own two rounds on Lua 5.4, side by side and interleaved in one run.
+
+Per target (x86-64 -O2, AArch64 -Oz) and repeat, in this order:
+
+    lld cold       ld.lld, ThinLTO two rounds (outliner, function merger, --icf=all), no cache
+    twopass cold   `twopass build` on an empty cache, then ld.lld --icf=all of its objects
+    lld warm       ld.lld again with --thinlto-cache-dir, the cache warmed by the same link
+    twopass warm   the same build again on its warm cache, then the link
+    lld edit       one module edited (a string constant in lua.c), on a copy of lld's warm cache
+    twopass edit   the same edit on a copy of twopass's warm cache, then the link
+
+Each run is timed as a whole process tree (wall, CPU, peak PSS: tools/bench.py's sampler). Ratios are the
+median over repeats of each repeat's twopass/lld ratio (this machine's load drifts by more than the
+differences measured). The cold build's report gives where its time goes: worker CPU by phase, the parent's
+own CPU, and the core-seconds no worker used (`idle`), between rounds and inside them.
+
+    python tools/bench_speed.py [--repeat 5] [--jobs 2] [--targets x86_64 aarch64] [--page docs/benchmarks-speed.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools import corpus  # noqa: E402
+from tools.bench import CFLAGS, ENV, LLD_OPTS, combine, measure  # noqa: E402
+from tools.bench_cache import EDIT  # noqa: E402
+
+TARGETS = {"x86_64": {"cold": 1.55, "warm": 1.5, "edit": 1.0},
+           "aarch64": {"cold": 1.6, "memory": 1.5}}
+KINDS = ("cold", "warm", "edit")
+
+
+class Target:
+    def __init__(self, name: str, work: Path, jobs: int):
+        self.name, self.work, self.jobs = name, work, jobs
+        self.bitcode = corpus.build_bitcode(name, cflags=CFLAGS[name])
+        self.edited = corpus.build_bitcode(name, cflags=CFLAGS[name], src_dir=corpus.edit_sources(EDIT))
+        zig = corpus.zig_command()
+        self.assembler = [] if name == "x86_64" else [
+            "--assembler", " ".join([*zig, "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])]
+
+    def lld(self, kind: str, n: int) -> dict:
+        cache = self.work / f"{self.name}-lld-cache-{n}"
+        if kind == "cold":
+            shutil.rmtree(cache, ignore_errors=True)
+            extra: list[str] = []
+        else:
+            if kind == "warm":  # warmed by one link of the same inputs
+                self._link_lld(self.bitcode, [f"--thinlto-cache-dir={cache}"])
+            else:
+                shutil.rmtree(f"{cache}-edit", ignore_errors=True)
+                shutil.copytree(cache, f"{cache}-edit")
+                cache = Path(f"{cache}-edit")
+            extra = [f"--thinlto-cache-dir={cache}"]
+        return self._link_lld(self.edited if kind == "edit" else self.bitcode, extra)
+
+    def _link_lld(self, bitcode: list[Path], extra: list[str]) -> dict:
+        cmd, env = corpus.link(bitcode, self.work / f"{self.name}-lld.exe", self.name, icf=True,
+                               thinlto_two_rounds=True, jobs=self.jobs, extra=[*LLD_OPTS, *extra], command_only=True)
+        return measure(cmd, env)
+
+    def twopass(self, kind: str, n: int) -> dict:
+        out, cache = self.work / f"{self.name}-{kind}-{n}", self.work / f"{self.name}-cache-{n}"
+        report = out.with_suffix(".json")
+        if kind == "cold":
+            shutil.rmtree(cache, ignore_errors=True)
+        elif kind == "edit":
+            shutil.rmtree(f"{cache}-edit", ignore_errors=True)
+            shutil.copytree(cache, f"{cache}-edit")
+            cache = Path(f"{cache}-edit")
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [sys.executable, "-m", "twopass", "build", *map(str, self.edited if kind == "edit" else self.bitcode),
+               "-o", str(out), "-j", str(self.jobs), "-q", "--cache-dir", str(cache), "--report", str(report),
+               *self.assembler]
+        built = measure(cmd, ENV)
+        link_cmd, env = corpus.link(sorted(out.glob("*.o")), out.with_suffix(".exe"), self.name, icf=True,
+                                    command_only=True)
+        linked = measure(link_cmd, env)
+        return {**combine(built, linked), "build_wall": built["wall"], "report": json.loads(report.read_text())}
+
+
+def profile(report: dict, wall: float, jobs: int) -> dict:
+    """Where a cold build's time went, from its report (worker seconds per phase; the parent's own CPU; the
+    core-seconds no worker ran a job: before and between rounds, and at the rounds' ends)."""
+    by_phase: dict[str, float] = {"summary": report["llvm_seconds"].get("summary", 0.0)}
+    for m in report["modules"]:
+        for rnd in ("round1", "round2"):
+            for phase, s in m.get(rnd, {}).get("seconds", {}).items():
+                by_phase[f"{rnd} {phase}"] = by_phase.get(f"{rnd} {phase}", 0.0) + s
+    busy = sum(end - start for _, _, _, start, end in report.get("timeline", []))
+    return {"worker_seconds": {k: round(v, 3) for k, v in sorted(by_phase.items())},
+            "parent_cpu": report.get("parent_cpu_seconds"), "phases": report["phases_seconds"],
+            "jobs_wall_seconds": round(busy, 3), "idle_core_seconds": round(jobs * wall - busy, 3),
+            "orchestration_overhead": report.get("orchestration_overhead")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--targets", nargs="+", default=list(TARGETS))
+    ap.add_argument("--page", type=Path, help="also write the tables as this Markdown page")
+    ap.add_argument("--json", type=Path, help="also write every run's figures here")
+    args = ap.parse_args(argv)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="twopass-speed-") as tmp:
+        for name in args.targets:
+            t = Target(name, Path(tmp), args.jobs)
+            runs: dict[str, list[dict]] = {f"{tool} {k}": [] for k in KINDS for tool in ("lld", "twopass")}
+            for n in range(args.repeat):
+                for kind in KINDS:
+                    runs[f"lld {kind}"].append(t.lld(kind, n))
+                    runs[f"twopass {kind}"].append(t.twopass(kind, n))
+                print(f"{name} #{n}: " + ", ".join(f"{k} {v[-1]['wall']:.2f}s" for k, v in runs.items()), flush=True)
+            results[name] = summarize(runs, args.jobs)
+    text = page(results, args)
+    print(text)
+    if args.page:
+        args.page.write_text(text)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+def summarize(runs: dict[str, list[dict]], jobs: int) -> dict:
+    med = {k: {f: statistics.median(r[f] for r in v) for f in ("wall", "cpu", "rss")} for k, v in runs.items()}
+    ratios = {}
+    for kind in KINDS:
+        pairs = list(zip(runs[f"twopass {kind}"], runs[f"lld {kind}"]))
+        ratios[kind] = {"wall": statistics.median(a["wall"] / b["wall"] for a, b in pairs),
+                        "pairs": [round(a["wall"] / b["wall"], 3) for a, b in pairs]}
+    cold = list(zip(runs["twopass cold"], runs["lld cold"]))
+    ratios["memory"] = {"wall": statistics.median(a["rss"] / b["rss"] for a, b in cold),
+                        "pairs": [round(a["rss"] / b["rss"], 3) for a, b in cold]}
+    ratios["cpu"] = {"wall": statistics.median(a["cpu"] / b["cpu"] for a, b in cold),
+                     "pairs": [round(a["cpu"] / b["cpu"], 3) for a, b in cold]}
+    colds = runs["twopass cold"]
+    middle = sorted(colds, key=lambda r: r["wall"])[len(colds) // 2]
+    return {"medians": med, "ratios": ratios, "profile": profile(middle["report"], middle["build_wall"], jobs),
+            "overhead": statistics.median(r["report"]["orchestration_overhead"] for r in colds)}
+
+
+def page(results: dict, args) -> str:
+    lines = ["# Build speed and memory against LLD 22's two rounds", "",
+             f"Made by `python tools/bench_speed.py --repeat {args.repeat} --jobs {args.jobs}` (see its docstring "
+             "for what runs). Lua 5.4; each twopass time includes the `ld.lld --icf=all` link of its objects. "
+             "Ratios are the median over repeats of each repeat's twopass/LLD ratio, every repeat's ratio listed.",
+             ""]
+    for name, res in results.items():
+        med, ratios, goals = res["medians"], res["ratios"], TARGETS.get(name, {})
+        lines += [f"## {name}", "", "| run | wall s | CPU s | peak PSS MB |", "|---|---:|---:|---:|"]
+        lines += [f"| {k} | {v['wall']:.3f} | {v['cpu']:.2f} | {v['rss'] / 2**20:.0f} |" for k, v in med.items()]
+        lines += ["", "| twopass / LLD | ratio | goal | per repeat |", "|---|---:|---:|---|"]
+        for kind, label in (("cold", "cold wall"), ("warm", "warm + link wall"), ("edit", "one-module edit wall"),
+                            ("cpu", "cold CPU"), ("memory", "cold peak memory")):
+            goal = goals.get(kind)
+            lines.append(f"| {label} | {ratios[kind]['wall']:.3f} | {'<= ' + str(goal) if goal else ''} | "
+                         f"{', '.join(map(str, ratios[kind]['pairs']))} |")
+        p = res["profile"]
+        lines += ["", f"Orchestration overhead (the report's: phases' wall over worker seconds per job, minus one): "
+                      f"{res['overhead']:.3f} (goal <= 0.03).", "",
+                  "Where the median cold build's time went (seconds):", "", "| | seconds |", "|---|---:|"]
+        lines += [f"| worker {k} | {v:.3f} |" for k, v in p["worker_seconds"].items()]
+        lines += [f"| parent CPU | {p['parent_cpu']} |", f"| jobs' wall, summed | {p['jobs_wall_seconds']:.3f} |",
+                  f"| idle core-seconds (cores x build wall - jobs' wall) | {p['idle_core_seconds']:.3f} |",
+                  f"| phases (parent's view) | {json.dumps(p['phases'])} |", ""]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
