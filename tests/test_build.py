@@ -152,7 +152,7 @@ def test_response_files_overrides_and_verbose_worker_logs(twopass, tmp_path):
     proc = twopass("build", f"@{rsp}", "-o", tmp_path / "a", "-v", "--no-cache")
     assert proc.returncode == 0
     err = proc.stderr.decode()
-    # Worker processes log through multiprocessing-logging's queue into this process's stderr.
+    # Worker processes log through a queue into this process's stderr.
     assert err.count("INFO: ") >= 4 and "vecops.o: parse" in err and "strutil.o: parse" in err
     assert sorted(outputs(tmp_path / "a")) == ["strutil.o", "vecops.o"]
     assert twopass("build", f"@{rsp}", "-o", tmp_path / "b", "-q").stderr == b""

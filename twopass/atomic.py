@@ -14,8 +14,9 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write next to the target and rename, so a reader never sees half a file and a failure leaves none.
+def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
+    """Write next to the target and rename, so a reader never sees half a file and a failure leaves none; its
+    permissions are `mode`, else what a new file gets (0666 less the umask).
 
     `-` means standard output, as in llvm-cgdata.
     """
@@ -32,7 +33,7 @@ def write_atomic(path: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o666 & ~_UMASK if mode is None else mode)
         os.replace(tmp, path)
     except OSError as e:
         os.unlink(tmp)

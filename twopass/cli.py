@@ -8,6 +8,7 @@ import logging
 import os
 import shlex
 import sys
+from typing import Any
 
 from . import __version__
 from .errors import TwopassError
@@ -305,8 +306,10 @@ def cluster(args):
 
 
 class _WorkerLogging:
-    """This process logs to stderr; worker processes log into multiprocessing-logging's queue, whose thread
-    prints here too. The queue is set up on first use only: a build the cache answers starts no worker."""
+    """This process logs to stderr; worker processes log into a queue whose listener thread prints here too
+    (the standard library's QueueListener: it stops at once on a sentinel, where multiprocessing-logging's
+    handler polled its queue every 0.2 s and kept every build waiting for the last poll). The queue is set up on
+    first use only: a build the cache answers starts no worker."""
 
     def __init__(self, args):
         level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose > 1 else \
@@ -316,22 +319,22 @@ class _WorkerLogging:
         root = logging.getLogger()
         root.setLevel(level)
         root.addHandler(self.stream)
-        self.handler = None
+        self.listener: Any = None
 
     def queue(self):
-        if self.handler is None:
+        if self.listener is None:
+            import logging.handlers
             import multiprocessing
 
-            import multiprocessing_logging
-
             # The queue must come from the context the workers are started with (pool.py: forkserver).
-            multiprocessing.set_start_method("forkserver", force=True)
-            self.handler = multiprocessing_logging.MultiProcessingHandler("twopass-workers", sub_handler=self.stream)
-        return self.handler.queue
+            self.listener = logging.handlers.QueueListener(multiprocessing.get_context("forkserver").Queue(-1),
+                                                           self.stream)
+            self.listener.start()
+        return self.listener.queue
 
     def close(self) -> None:
-        if self.handler is not None:
-            self.handler.close()
+        if self.listener is not None:
+            self.listener.stop()  # what the workers logged is printed first
         logging.getLogger().removeHandler(self.stream)
 
 

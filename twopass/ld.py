@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import __version__, ldargs, linkinputs
+from . import __version__, ldargs, linkinputs, relink
 from .errors import TwopassError
 from .ldargs import Arg
 
@@ -101,10 +101,16 @@ def _output(args: list[Arg]) -> str:
 def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, verbose: bool,
                   overrides: dict | None = None) -> int:
     plain = [a for a in args if not _is_lto(a)]
+    output = _output(args)
+    record = None if overrides else relink.prepare(ldargs.render(args), args, own, linker, _cache_dir(args, own),
+                                                   output)
+    if record is not None and record.replay():
+        if verbose:
+            print(f"{PROG}: {output}: from the cache, every file the same link read unchanged", file=sys.stderr)
+        return 0
     inputs = linkinputs.scan(plain)
     if not inputs:
-        return _link(linker, plain, verbose)  # no bitcode: exactly the real linker's run
-    output = _output(args)
+        return _link(linker, plain, verbose)[0]  # no bitcode: exactly the real linker's run
     options, run_options = _build_options(args, own, output)
     keep = any(a.name == "save-temps" or (a.name == "plugin-opt" and a.value == "save-temps") for a in args)
     # The objects live in a work directory only the final link reads: they may be the cache's own files.
@@ -115,7 +121,8 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
         os.makedirs(workdir)
     ok = False
     try:
-        status, chosen, resolved = _index(linker, plain, inputs, workdir, verbose)
+        deps = [os.path.join(workdir, "index.d"), os.path.join(workdir, "final.d")] if record else []
+        status, chosen, resolved = _index(linker, plain, inputs, workdir, verbose, deps[:1])
         if status:
             return status
         objects = _build(chosen, resolved, options, run_options, os.path.join(workdir, "objects"), own)
@@ -124,8 +131,12 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
         final = linkinputs.final_line(plain, inputs, chosen, workdir)
         if not any(a.name == "icf" for a in final):
             final.append(Arg(["--icf=all"], "icf", "all"))
-        status = _link(linker, final, verbose)
+        if record is not None:
+            final.append(ldargs.option("dependency-file", deps[1]))
+        status, printed = _link(linker, final, verbose, keep_stderr=record is not None)
         ok = status == 0
+        if ok and record is not None and printed is not None:
+            record.save(deps, workdir, printed)
         return status
     finally:
         if not ok and os.path.isfile(output):
@@ -153,24 +164,34 @@ def find_linker(explicit: str | None) -> list[str]:
     return [sys.executable, "-m", "ziglang", "ld.lld"]
 
 
-def _link(linker: list[str], args: list[Arg], verbose: bool) -> int:
-    """The real linker with the user's terminal: its messages and exit status are the user's."""
+def _link(linker: list[str], args: list[Arg], verbose: bool, keep_stderr: bool = False) -> tuple[int, bytes | None]:
+    """The real linker: its messages and exit status are the user's. With `keep_stderr`, what it prints on
+    standard error is also returned (for the link's record), unless that is a terminal (the linker's colours
+    and line editing are the user's); else None."""
     cmd = [*linker, *ldargs.render(args)]
     if verbose:
         print(f"{PROG}: {shlex.join(cmd)}", file=sys.stderr)
-    return subprocess.run(cmd).returncode
+    if not keep_stderr or sys.stderr.isatty():
+        return subprocess.run(cmd).returncode, None
+    proc = subprocess.run(cmd, stderr=subprocess.PIPE)
+    sys.stderr.buffer.write(proc.stderr)
+    sys.stderr.flush()
+    return proc.returncode, proc.stderr
 
 
-def _index(linker: list[str], plain: list[Arg], inputs: list[linkinputs.Input], workdir: str, verbose: bool):
+def _index(linker: list[str], plain: list[Arg], inputs: list[linkinputs.Input], workdir: str, verbose: bool,
+           deps: list[str]):
     """The index-only run: (its status, the bitcode modules taking part in its order, their resolution). Its
-    messages reach the user only when it fails (the final link repeats any warning)."""
+    messages reach the user only when it fails (the final link repeats any warning). `deps`: where it says
+    which files it read."""
     index_dir = os.path.join(workdir, "index") + os.sep
     os.makedirs(index_dir, exist_ok=True)
     listing = os.path.join(index_dir, "modules.txt")
     args = [a for a in plain if a.name != "output"] + [
         Arg(["-o", index_dir + "out"], "output", index_dir + "out"),
         ldargs.option("thinlto-index-only", listing), ldargs.option("save-temps", "resolution"),
-        ldargs.option("thinlto-prefix-replace", ";" + index_dir)]
+        ldargs.option("thinlto-prefix-replace", ";" + index_dir),
+        *(ldargs.option("dependency-file", d) for d in deps)]
     cmd = [*linker, *ldargs.render(args)]
     if verbose:
         print(f"{PROG}: {shlex.join(cmd)}", file=sys.stderr)
@@ -239,7 +260,7 @@ def _build_options(args: list[Arg], own: argparse.Namespace, output: str):
     from .pipeline import RunOptions
 
     options = cli.build_options(own)
-    jobs, cache_dir, policy = own.jobs, own.cache_dir, own.cache_policy
+    jobs, cache_dir, policy = own.jobs, _cache_dir(args, own), own.cache_policy
     llvm: list[str] = []
     fields: dict = {}
     pie = shared = False
@@ -255,8 +276,6 @@ def _build_options(args: list[Arg], own: argparse.Namespace, output: str):
             llvm.append(v)
         elif a.name == "thinlto-jobs":
             jobs = _jobs(v)
-        elif a.name == "thinlto-cache-dir":
-            cache_dir = v
         elif a.name == "thinlto-cache-policy":
             policy = v
         elif a.name == "plugin-opt":
@@ -291,6 +310,11 @@ def _build_options(args: list[Arg], own: argparse.Namespace, output: str):
                      cache_dir=cache_dir, cache_policy=policy, progress=False, report=own.report,
                      manifest=own.manifest, cgdata_out=cgdata_out, cgdata_format=own.cgdata_format)
     return options, run
+
+
+def _cache_dir(args: list[Arg], own: argparse.Namespace) -> str | None:
+    """lld's --thinlto-cache-dir (the last), else --twopass-cache-dir; no cache without one, as lld."""
+    return next((a.value for a in reversed(args) if a.name == "thinlto-cache-dir" and a.value), own.cache_dir)
 
 
 def _llvm_option(opt: str, fields: dict, options, output: str, cgdata_out: str | None) -> str | None:
