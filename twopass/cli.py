@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import shlex
 import sys
@@ -312,6 +311,8 @@ class _WorkerLogging:
     first use only: a build the cache answers starts no worker."""
 
     def __init__(self, args):
+        import logging
+
         level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose > 1 else \
             logging.INFO if args.verbose else logging.WARNING
         self.stream = logging.StreamHandler(sys.stderr)
@@ -333,6 +334,8 @@ class _WorkerLogging:
         return self.listener.queue
 
     def close(self) -> None:
+        import logging
+
         if self.listener is not None:
             self.listener.stop()  # what the workers logged is printed first
         logging.getLogger().removeHandler(self.stream)

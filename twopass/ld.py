@@ -23,10 +23,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
-from . import __version__, ldargs, linkinputs, relink
+from . import __version__, ldargs, relink
 from .errors import TwopassError
 from .ldargs import Arg
+
+if TYPE_CHECKING:
+    from . import linkinputs
 
 PROG = "ld.twopass"
 _PREFIX = "twopass-"
@@ -108,6 +112,7 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
         if verbose:
             print(f"{PROG}: {output}: from the cache, every file the same link read unchanged", file=sys.stderr)
         return 0
+    from . import linkinputs  # after the record: a relink from the cache reads no input through it
     inputs = linkinputs.scan(plain)
     if not inputs:
         return _link(linker, plain, verbose)[0]  # no bitcode: exactly the real linker's run
@@ -121,8 +126,7 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
         os.makedirs(workdir)
     ok = False
     try:
-        deps = [os.path.join(workdir, "index.d"), os.path.join(workdir, "final.d")] if record else []
-        status, chosen, resolved = _index(linker, plain, inputs, workdir, verbose, deps[:1])
+        status, chosen, resolved = _index(linker, plain, inputs, workdir, verbose)
         if status:
             return status
         objects = _build(chosen, resolved, options, run_options, os.path.join(workdir, "objects"), own)
@@ -131,12 +135,14 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
         final = linkinputs.final_line(plain, inputs, chosen, workdir)
         if not any(a.name == "icf" for a in final):
             final.append(Arg(["--icf=all"], "icf", "all"))
+        deps = os.path.join(workdir, "final.d")
         if record is not None:
-            final.append(ldargs.option("dependency-file", deps[1]))
+            final.append(ldargs.option("dependency-file", deps))
         status, printed = _link(linker, final, verbose, keep_stderr=record is not None)
         ok = status == 0
         if ok and record is not None and printed is not None:
-            record.save(deps, workdir, printed)
+            # What the final link read, and the bitcode and archives it no longer reads (twopass read them).
+            record.save(deps, [inp.path for inp in inputs], workdir, printed)
         return status
     finally:
         if not ok and os.path.isfile(output):
@@ -179,19 +185,16 @@ def _link(linker: list[str], args: list[Arg], verbose: bool, keep_stderr: bool =
     return proc.returncode, proc.stderr
 
 
-def _index(linker: list[str], plain: list[Arg], inputs: list[linkinputs.Input], workdir: str, verbose: bool,
-           deps: list[str]):
+def _index(linker: list[str], plain: list[Arg], inputs: list[linkinputs.Input], workdir: str, verbose: bool):
     """The index-only run: (its status, the bitcode modules taking part in its order, their resolution). Its
-    messages reach the user only when it fails (the final link repeats any warning). `deps`: where it says
-    which files it read."""
+    messages reach the user only when it fails (the final link repeats any warning)."""
     index_dir = os.path.join(workdir, "index") + os.sep
     os.makedirs(index_dir, exist_ok=True)
     listing = os.path.join(index_dir, "modules.txt")
     args = [a for a in plain if a.name != "output"] + [
         Arg(["-o", index_dir + "out"], "output", index_dir + "out"),
         ldargs.option("thinlto-index-only", listing), ldargs.option("save-temps", "resolution"),
-        ldargs.option("thinlto-prefix-replace", ";" + index_dir),
-        *(ldargs.option("dependency-file", d) for d in deps)]
+        ldargs.option("thinlto-prefix-replace", ";" + index_dir)]
     cmd = [*linker, *ldargs.render(args)]
     if verbose:
         print(f"{PROG}: {shlex.join(cmd)}", file=sys.stderr)
@@ -202,6 +205,7 @@ def _index(linker: list[str], plain: list[Arg], inputs: list[linkinputs.Input], 
         return proc.returncode, [], {}
     with open(listing, encoding="utf-8", errors="surrogateescape") as f:
         listed = [ln for ln in f.read().splitlines() if ln]
+    from . import linkinputs
     resolution = linkinputs.read_resolution(index_dir + "out.resolution.txt")
     chosen, resolved = linkinputs.participants(inputs, listed, resolution, index_dir,
                                                linkinputs.version_script_names(plain))
@@ -220,7 +224,8 @@ def _build(chosen, resolved, options, run_options, objdir: str, own) -> dict[str
     handler = cli._WorkerLogging(own)
     try:
         with cli.executor(own, handler.queue) as ex:
-            result = build(linkinputs.sources(chosen), options, objdir, run_options, ex)
+            from .linkinputs import sources
+            result = build(sources(chosen), options, objdir, run_options, ex)
     finally:
         handler.close()
     if own.verbose:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import ldargs, objfile
 from .errors import InputError, TwopassError
 from .ldargs import Arg
-from .plan import ModuleSource
+
+if TYPE_CHECKING:
+    from .plan import ModuleSource
 
 
 @dataclass
@@ -162,6 +165,7 @@ def version_script_names(args: list[Arg]) -> set[str]:
 
 
 def sources(chosen: list[Bitcode]) -> list[ModuleSource]:
+    from .plan import ModuleSource
     return [ModuleSource(b.name, b.data, b.source_path) for b in chosen]
 
 

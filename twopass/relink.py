@@ -1,6 +1,6 @@
 """A link's record in the cache: the same link of unchanged files places the program that link made.
 
-ld.twopass asks the real linker, in both of its runs, which files it read (`--dependency-file`). After a link
+ld.twopass asks the real linker which files its final link read (`--dependency-file`). After a link
 that succeeded it keeps the program by content (`Cache.put_blob`) and a record keyed by what the link was told
 and by what does the work: its arguments (response files expanded), working directory, twopass's environment,
 the linker and the versions that decide twopass's code. The record lists every file the two linker runs and
@@ -124,13 +124,13 @@ class Relink:
         sys.stderr.flush()
         return True
 
-    def save(self, dependency_files: list[str], workdir: str, stderr: bytes) -> None:
-        """After a link that succeeded: the program by content, then the record naming it."""
+    def save(self, dependency_file: str, replaced: list[str], workdir: str, stderr: bytes) -> None:
+        """After a link that succeeded: the program by content, then the record naming it. The final link says
+        which files it read (`dependency_file`; an index-only run ends before it writes one); the inputs
+        twopass `replaced` (bitcode, archives of it) it no longer reads."""
         import msgpack
 
-        read: set[str] = set(self.extra_files)
-        for path in dependency_files:
-            read.update(read_dependency_file(path))
+        read: set[str] = {*self.extra_files, *replaced, *read_dependency_file(dependency_file)}
         inside = os.path.join(os.path.abspath(workdir), "")
         read = {p for p in read if not os.path.abspath(p).startswith(inside)}  # twopass's own objects
         files = sorted([p, h] for p in read if (h := _fingerprint(p)) is not None)
