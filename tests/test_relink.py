@@ -50,6 +50,9 @@ def test_an_unchanged_link_is_the_program_it_made(tc, tmp_path):
     again = link(tc, d)
     assert runs(d) == 2 and (d / "app").read_bytes() == first and again.stderr == ""
     assert (d / "app").stat().st_mode & 0o111 and tc.run(d / "app").stdout == MIXED_OUTPUT
+    # Where the program goes is not what it is: the same link to another name comes from the cache too.
+    link_mixed(tc, d, "app2", f"-Wl,--thinlto-cache-dir={d / 'cache'}", f"-Wl,--twopass-ld-path={d / 'counted-ld.lld'}")
+    assert runs(d) == 2 and (d / "app2").read_bytes() == first
 
 
 def test_a_changed_file_or_library_links_again(tc, tmp_path):

@@ -1,8 +1,11 @@
 """Benchmark: Lua 5.4 x86-64 linked by `clang-19 -flto=thin -fuse-ld=twopass` against `clang-19 -fuse-ld=lld`
 with LLD 22 running its own two rounds (`-Wl,-mllvm,-codegen-data-thinlto-two-rounds`, the outliner and the
-global function merger on as twopass has them, `--icf=all`), side by
-side and interleaved in one run: wall, CPU, peak memory, `.text`, and what twopass's extra index-only run of
-the linker costs as a share of the link.
+global function merger on as twopass has them, `--icf=all`), side by side and interleaved in one run, as a build
+system runs the link step: cold (each tool's `--thinlto-cache-dir` empty), warm (the same link again on that
+cache) and after a one-module edit (lua.c's string constant, recompiled, on a copy of the warm cache): wall,
+CPU, peak memory, `.text`, and what twopass's extra index-only run of the linker costs as a share of the link.
+Both `-fuse-ld` names find a script that starts the tool directly (LLD: ziglang's zig binary, not through
+`python -m ziglang`, whose interpreter start would count once per LLD run, twice in twopass's link).
 
     python tools/bench_ld.py [--runs 3] [--jobs 2] [--page docs/benchmarks-ld.md]
 """
@@ -30,12 +33,15 @@ FLAGS = ["-O2", "-std=gnu99", "-DLUA_USE_LINUX"]
 
 def wrappers(bindir: Path) -> None:
     """`ld.twopass` (this checkout) and `ld.lld` (ziglang's LLD 22) where clang's -fuse-ld looks."""
+    import ziglang
+
     bindir.mkdir(parents=True, exist_ok=True)
     root = Path(__file__).resolve().parent.parent
-    for name, cmd in (("ld.twopass", "-m twopass ld"), ("ld.lld", "-m ziglang ld.lld")):
+    zig = Path(ziglang.__file__).parent / "zig"
+    for name, cmd in (("ld.twopass", f"{shlex.quote(sys.executable)} -m twopass ld"),
+                      ("ld.lld", f"{shlex.quote(str(zig))} ld.lld")):
         path = bindir / name
-        path.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(root))} exec {shlex.quote(sys.executable)} '
-                        f'{cmd} "$@"\n')
+        path.write_text(f'#!/bin/sh\nPYTHONPATH={shlex.quote(str(root))} exec {cmd} "$@"\n')
         path.chmod(0o755)
 
 
@@ -62,6 +68,9 @@ def index_only_seconds(cmd: list[str], env: dict) -> float:
     return time.perf_counter() - start
 
 
+KINDS = ("cold", "warm", "edit")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -69,38 +78,65 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--page", type=Path, help="also write the table as this Markdown page")
     args = ap.parse_args(argv)
     import os
+    import shutil
+
+    from tools.bench_cache import EDIT
+    from tools.lua import edit_sources
     with tempfile.TemporaryDirectory(prefix="bench-ld-") as tmp:
         work = Path(tmp)
         wrappers(work / "bin")
         env = dict(os.environ, PATH=f"{work / 'bin'}{os.pathsep}{os.environ['PATH']}", TWOPASS_LDFLAGS="")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as a user runs it: with Python's bytecode cache
         inputs = compile_lua(work, env)
+        (work / "edited").mkdir()  # lua.o of the edited lua.c beside the same library
+        shutil.copy(work / "liblua.a", work / "edited" / "liblua.a")
+        subprocess.run([CLANG, *FLAGS, "-flto=thin", "-c", str(edit_sources(EDIT) / "lua.c"), "-o",
+                        str(work / "edited" / "lua.o")], check=True, env=env)
+        edited = [str(work / "edited" / "lua.o"), str(work / "edited" / "liblua.a"), "-lm", "-ldl"]
         jobs = f"-Wl,--thinlto-jobs={args.jobs}"
-        variants = {
-            "twopass": [CLANG, "-O2", "-flto=thin", "-fuse-ld=twopass", *inputs, jobs,
-                        "-o", str(work / "lua-twopass")],
-            "lld two rounds": [CLANG, "-O2", "-flto=thin", "-fuse-ld=lld", *inputs, jobs, "-Wl,--icf=all",
-                               "-Wl,-mllvm,-codegen-data-thinlto-two-rounds", "-Wl,-mllvm,-enable-machine-outliner",
-                               "-Wl,-mllvm,-enable-global-merge-func", "-o", str(work / "lua-lld")],
+        tools = {
+            "twopass": ["-fuse-ld=twopass"],
+            "lld two rounds": ["-fuse-ld=lld", "-Wl,--icf=all", "-Wl,-mllvm,-codegen-data-thinlto-two-rounds",
+                               "-Wl,-mllvm,-enable-machine-outliner", "-Wl,-mllvm,-enable-global-merge-func"],
         }
-        runs: dict[str, list[dict]] = {v: [] for v in variants}
-        for _ in range(args.runs):
-            for name, cmd in variants.items():
-                runs[name].append(measure(cmd, env))
-        index = [index_only_seconds(variants["twopass"], env) for _ in range(args.runs)]
-        rows = {}
-        for name, results in runs.items():
-            rows[name] = {k: statistics.median(r[k] for r in results) for k in ("wall", "cpu", "rss")}
-        rows["twopass"]["text"] = text_size(work / "lua-twopass")
-        rows["lld two rounds"]["text"] = text_size(work / "lua-lld")
-    t, lld = rows["twopass"], rows["lld two rounds"]
+
+        def link(tool: str, kind: str, n: int) -> dict:
+            cache = work / f"cache-{tool.split()[0]}-{n}"
+            if kind == "cold":
+                shutil.rmtree(cache, ignore_errors=True)
+            elif kind == "edit":
+                shutil.rmtree(f"{cache}-edit", ignore_errors=True)
+                shutil.copytree(cache, f"{cache}-edit")
+                cache = Path(f"{cache}-edit")
+            cmd = [CLANG, "-O2", "-flto=thin", *tools[tool], *(edited if kind == "edit" else inputs), jobs,
+                   f"-Wl,--thinlto-cache-dir={cache}", "-o", str(work / f"lua-{tool.split()[0]}-{kind}")]
+            return measure(cmd, env)
+
+        runs: dict[str, list[dict]] = {f"{tool} {kind}": [] for kind in KINDS for tool in tools}
+        for n in range(args.runs):
+            for kind in KINDS:
+                for tool in tools:
+                    runs[f"{tool} {kind}"].append(link(tool, kind, n))
+        cold = [CLANG, "-O2", "-flto=thin", *tools["twopass"], *inputs, jobs, "-o", str(work / "lua-index")]
+        index = [index_only_seconds(cold, env) for _ in range(args.runs)]
+        rows = {name: {k: statistics.median(r[k] for r in results) for k in ("wall", "cpu", "rss")}
+                for name, results in runs.items()}
+        text = {tool: text_size(work / f"lua-{tool.split()[0]}-cold") for tool in tools}
+        ratios = {kind: statistics.median(a["wall"] / b["wall"] for a, b in
+                                          zip(runs[f"twopass {kind}"], runs[f"lld two rounds {kind}"]))
+                  for kind in KINDS}
+        per = {kind: [round(a["wall"] / b["wall"], 2) for a, b in
+                      zip(runs[f"twopass {kind}"], runs[f"lld two rounds {kind}"])] for kind in KINDS}
     lines = [f"Lua 5.4 x86-64, clang-19 -O2 -flto=thin, {args.jobs} jobs, median of {args.runs} interleaved runs",
-             "", "| link | wall s | CPU s | peak RSS MB | .text bytes |", "|---|---:|---:|---:|---:|"]
+             "", "| link | wall s | CPU s | peak RSS MB |", "|---|---:|---:|---:|"]
     for name, r in rows.items():
-        lines.append(f"| {name} | {r['wall']:.2f} | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} | {r['text']:,} |")
-    share = statistics.median(index) / t["wall"]
-    lines += ["", f"Ratios twopass / lld: wall {t['wall'] / lld['wall']:.2f}x, CPU {t['cpu'] / lld['cpu']:.2f}x, "
-                  f".text {t['text'] / lld['text']:.4f}; the index-only run {statistics.median(index):.3f} s = "
-                  f"{100 * share:.1f}% of twopass's link."]
+        lines.append(f"| {name} | {r['wall']:.3f} | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} |")
+    lines += ["", "| twopass / lld, wall | median of the runs' ratios | per run |", "|---|---:|---|"]
+    lines += [f"| {kind} | {ratios[kind]:.2f}x | {', '.join(map(str, per[kind]))} |" for kind in KINDS]
+    share = statistics.median(index) / rows["twopass cold"]["wall"]
+    lines += ["", f".text: twopass {text['twopass']:,}, lld {text['lld two rounds']:,} "
+                  f"({text['twopass'] / text['lld two rounds']:.4f}); the index-only run "
+                  f"{statistics.median(index):.3f} s = {100 * share:.1f}% of twopass's cold link."]
     print("\n".join(lines))
     if args.page:
         args.page.write_text("# As the link step: `clang -fuse-ld=twopass` against `clang -fuse-ld=lld`\n\n"

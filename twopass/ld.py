@@ -106,8 +106,7 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
                   overrides: dict | None = None) -> int:
     plain = [a for a in args if not _is_lto(a)]
     output = _output(args)
-    record = None if overrides else relink.prepare(ldargs.render(args), args, own, linker, _cache_dir(args, own),
-                                                   output)
+    record = None if overrides else relink.prepare(args, own, linker, _cache_dir(args, own), output)
     if record is not None and record.replay():
         if verbose:
             print(f"{PROG}: {output}: from the cache, every file the same link read unchanged", file=sys.stderr)

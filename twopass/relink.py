@@ -145,10 +145,9 @@ class Relink:
             {"files": files, "libraries": _libraries(self.args), "output": digest, "mode": mode, "stderr": stderr}))
 
 
-def prepare(argv: list[str], args: list[Arg], own, linker: list[str], cache_dir: str | None,
-            output: str) -> Relink | None:
+def prepare(args: list[Arg], own, linker: list[str], cache_dir: str | None, output: str) -> Relink | None:
     """The record this link would have, or None when it may not come from the cache (no cache, or a link that
-    writes more than its program)."""
+    writes more than its program). Where the program goes is not in the key: nothing in it depends on that."""
     if cache_dir is None or not own.cache or _writes_more(args, own):
         return None
     from . import llvm
@@ -156,6 +155,7 @@ def prepare(argv: list[str], args: list[Arg], own, linker: list[str], cache_dir:
 
     extra = [p for p in (own.export_symbols_file, own.cgdata_in) if p]
     assembler = own.assembler.split()[:1] if own.assembler else []
+    argv = ldargs.render([Arg(["-o", ""], "output", "") if a.name == "output" else a for a in args])
     fields = {"stream": "link", "twopass": __version__, **llvm.versions(), "argv": argv, "cwd": os.getcwd(),
               "env": [os.environ.get(k) for k in ("TWOPASS_LDFLAGS", "TWOPASS_LD")],
               "programs": _identity([*linker, *assembler])}
