@@ -86,6 +86,10 @@ class ParsedIR:
     attributes: dict[str, str]        # attribute group number -> its text
     metadata: list[str]               # `!N = ...` lines and `!llvm.module.flags`
     used: set[str]                    # names in @llvm.used / @llvm.compiler.used: never renamed
+    # What import_module made of each imported global (its lines and the globals they name), and the metadata
+    # by number: a worker keeps an exporter's ParsedIR for all the modules that import from it.
+    carved: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    metadata_by_id: dict[str, str] | None = None
 
 
 def parse(text: str) -> ParsedIR:
@@ -127,9 +131,10 @@ def parse(text: str) -> ParsedIR:
     return ir
 
 
-def _metadata_closure(lines: list[str], text: str) -> list[str]:
+def _metadata_closure(lines: list[str], text: str, by_id: dict[str, str] | None = None) -> list[str]:
     """The metadata lines `text` and the module flags name, directly or through each other, in their order."""
-    by_id = {line[1:line.index(" ")]: line for line in lines if line[1:2].isdigit()}
+    if by_id is None:
+        by_id = {line[1:line.index(" ")]: line for line in lines if line[1:2].isdigit()}
     todo = set(_META_REF.findall(text))
     todo.update(ref for line in lines if line.startswith("!llvm.module.flags") for ref in _META_REF.findall(line))
     keep: set[str] = set()
@@ -282,6 +287,23 @@ _DBG_RECORD = re.compile(r"^\s*(?:#dbg_|(?:tail |notail )?call void @llvm\.dbg\.
 _META_REF = re.compile(r"!(\d+)")
 
 
+def _carve(ent: Entity) -> tuple[list[str], list[str]]:
+    """One imported global as an import module carries it, and the globals its lines name: a constant as it is,
+    external until every import is linked; a function defined with no linkage, comdat or debug info."""
+    if ent.kind == "variable":
+        name_, rest = ent.head.split(" = ", 1)
+        words = rest.split(" ")
+        cut = next(i for i, w in enumerate(words) if w not in LINKAGES)
+        head = _DBG_ATTACHMENT.sub("", f"{name_} = " + " ".join(words[cut:]))
+        return [head], _refs(head)
+    m = _define(ent.head)
+    head = " ".join(["define", *_without_linkage(m[2].split())]) + " " + ent.head[m.start(3) - 1:]
+    head = _DBG_ATTACHMENT.sub("", re.sub(r" comdat(\(\$" + _NAME + r"\))?", "", head))
+    body = [_DBG_ATTACHMENT.sub("", line) if "!dbg" in line else line for line in ent.body
+            if not _DBG_RECORD.match(line)]
+    return [head, *body, "}"], _refs("\n".join([head, *body]))
+
+
 def import_module(ir: ParsedIR, functions: list[str]) -> str:
     """The module to link into an importer: `functions` (constants among them) defined (external; the importer
     makes them available_externally once every import is linked: LLVM's linker drops an available_externally
@@ -298,23 +320,15 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
     bodies: list[str] = []
     named: set[str] = set()
     for name in wanted:
-        ent = ir.entities[name]
-        if ent.kind == "variable":  # an imported constant: the same, external until every import is linked
-            name_, rest = ent.head.split(" = ", 1)
-            words = rest.split(" ")
-            cut = next(i for i, w in enumerate(words) if w not in LINKAGES)
-            head = _DBG_ATTACHMENT.sub("", f"{name_} = " + " ".join(words[cut:]))
-            bodies.insert(0, head)
-            named.update(_refs(head))
-            continue
-        m = _define(ent.head)
-        head = " ".join(["define", *_without_linkage(m[2].split())]) + " " + \
-            ent.head[m.start(3) - 1:]
-        head = _DBG_ATTACHMENT.sub("", re.sub(r" comdat(\(\$" + _NAME + r"\))?", "", head))
-        body = [_DBG_ATTACHMENT.sub("", line) for line in ent.body if not _DBG_RECORD.match(line)]
-        bodies += [head, *body, "}"]
-        named.update(_refs("\n".join([head, *body])))
-    metadata = _metadata_closure(ir.metadata, "\n".join(bodies))
+        lines, refs = ir.carved.get(name) or ir.carved.setdefault(name, _carve(ir.entities[name]))
+        if ir.entities[name].kind == "variable":
+            bodies.insert(0, lines[0])
+        else:
+            bodies += lines
+        named.update(refs)
+    if ir.metadata_by_id is None:
+        ir.metadata_by_id = {line[1:line.index(" ")]: line for line in ir.metadata if line[1:2].isdigit()}
+    metadata = _metadata_closure(ir.metadata, "\n".join(bodies), ir.metadata_by_id)
     for line in metadata:
         if "@" in line:
             named.update(_refs(line))
