@@ -310,7 +310,7 @@ class _WorkerLogging:
     handler polled its queue every 0.2 s and kept every build waiting for the last poll). The queue is set up on
     first use only: a build the cache answers starts no worker."""
 
-    def __init__(self, args):
+    def __init__(self, args: Any) -> None:
         import logging
 
         level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose > 1 else \

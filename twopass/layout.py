@@ -80,10 +80,12 @@ def assembles_in_process(triple: str) -> bool:
 
 
 def check_target(layout: Layout, triple: str) -> None:
-    """Before any work: a cross target whose outlined code must move needs an external assembler."""
+    """Before any work: a cross target whose outlined code must move needs an assembler for it: LLVM's shared
+    library (libllvm.py) or an external one."""
     if layout.active and layout.assembler is None and applies_to(triple) and not assembles_in_process(triple):
-        raise TwopassError(triple, "outlined functions need their own sections, and only the host "
-                           f"({os.uname().machine}) assembles in process: pass --assembler CMD (for example "
+        raise TwopassError(triple, "outlined functions need their own sections, and llvmlite assembles only the "
+                           f"host's ({os.uname().machine}) code: install twopass[cross] (LLVM's assemblers for "
+                           "every target), or pass --assembler CMD (for example "
                            f"'python -m ziglang cc -target {triple.split('-')[0]}-linux-musl -c') "
                            "or --fold-outlined=none")
 

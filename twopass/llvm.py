@@ -286,7 +286,16 @@ def _asm_string(body: str) -> bytes:
 
 
 def assemble(asm: str, tm, triple: str) -> bytes:
-    """Assemble in process (host targets only): a module made only of `module asm` lines, through emit_object.
+    """Assemble in process (host targets only): the wrapper module's emit_object."""
+    return tm.emit_object(_lib().parse_assembly(wrapper_module(asm, triple)))
+
+
+def llvm_major() -> int:
+    return int(_lib().llvm_version_info[0])
+
+
+def wrapper_module(asm: str, triple: str) -> str:
+    """A module made only of `module asm` lines, whose emit_object assembles `asm`.
 
     The wrapper module prints `.file "<source_filename>"` itself, so LLVM's own line becomes its
     source_filename instead of a second STT_FILE symbol; the bytes of every section then match emit_object's.
@@ -301,9 +310,7 @@ def assemble(asm: str, tm, triple: str) -> bytes:
         return s.replace("\\", "\\5C").replace('"', "\\22").replace("\n", "\\0A")
 
     name = "".join(chr(c) if 0x20 <= c < 0x7F and c not in b'"\\' else f"\\{c:02X}" for c in source)
-    wrapper = _lib().parse_assembly(f'source_filename = "{name}"\ntarget triple = "{esc(triple)}"\n'
-                                   f'module asm "{esc(asm)}"\n')
-    return tm.emit_object(wrapper)
+    return f'source_filename = "{name}"\ntarget triple = "{esc(triple)}"\nmodule asm "{esc(asm)}"\n'
 
 
 

@@ -115,7 +115,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
     if options.cgdata_in is not None:
         from . import globaldata
         reader = globaldata.load_for_reader(options.cgdata_in, plan.triple)
-        plan.options = dataclasses.replace(options, cgdata_in_digest=reader.digest)
+        plan.options = dataclasses.replace(plan.options, cgdata_in_digest=reader.digest)
     _check_outdir(outdir)
     executor = executor or LocalExecutor(run.jobs)
     record_key = None

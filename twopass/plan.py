@@ -18,7 +18,7 @@ from pathlib import PurePath
 from . import __version__, bitcode, objfile
 from .errors import InputError, TwopassError
 from .executor import CGDATA
-from .layout import Layout, check_target
+from .layout import Layout, applies_to, assembles_in_process, check_target
 from .llvm import TargetOverrides
 from .thinlink import LinkOptions
 
@@ -311,6 +311,10 @@ def make_plan(sources: list[ModuleSource], options: BuildOptions) -> Plan:
             raise TwopassError("", f"mixed target triples: {first.path} is {first.triple or '(none)'}, "
                                    f"{m.path} is {m.triple or '(none)'}")
     if options.final_layout(2 if options.two_rounds else 1) is not None:
+        if options.layout.assembler is None and applies_to(first.triple) and not assembles_in_process(first.triple):
+            from . import libllvm  # another target's text, assembled here when LLVM's shared library is at hand
+            options = dataclasses.replace(options, layout=dataclasses.replace(options.layout,
+                                                                              assembler=libllvm.assembler()))
         check_target(options.layout, first.triple)
     return Plan(modules, options)
 

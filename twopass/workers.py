@@ -18,7 +18,7 @@ import msgpack
 
 from . import bitcode
 from . import layout as layout_
-from . import llvm
+from . import libllvm, llvm
 from .cgdata import records, sections
 from .errors import InputError
 from .executor import Held
@@ -131,7 +131,7 @@ def _emit(mod, tm, target: llvm.TargetInfo, layout: layout_.Layout | None, name:
         clock.lap("codegen")
         return obj, 0, False
     if foreign:
-        if assembler is None:
+        if assembler is None or libllvm.is_assembler(assembler):
             raise InputError(name, f"has assembly, and llvmlite cannot assemble {target.triple} in process: "
                                    "pass --assembler CMD (a clang driver, e.g. zig cc)")
         asm = layout_.compile_external(assembler, ir, opt_level, target.reloc, _LLVM_OPTIONS, name)
@@ -145,8 +145,13 @@ def _emit(mod, tm, target: llvm.TargetInfo, layout: layout_.Layout | None, name:
         tool = (os.path.basename(layout.assembler[0]), *layout.assembler[1:]) if layout.assembler else ("integrated",)
         key = "|".join((target.triple, target.cpu, target.features, " ".join(tool)))
         asm, moved = layout_.rewrite(asm, layout.fold, key, layout.function_sections)
-    obj = llvm.assemble(asm, tm, target.triple) if assembler is None else \
-        layout_.assemble_external(assembler, asm, name)
+    if assembler is None:
+        obj = llvm.assemble(asm, tm, target.triple)
+    elif libllvm.is_assembler(assembler):
+        obj = libllvm.assemble(llvm.wrapper_module(asm, target.triple), target.triple, target.cpu, target.features,
+                               target.reloc, opt_level, llvm.llvm_major(), name)
+    else:
+        obj = layout_.assemble_external(assembler, asm, name)
     clock.lap("layout")
     return obj, moved, foreign
 
