@@ -39,12 +39,12 @@ KINDS = ("cold", "warm", "edit")
 
 
 class Target:
-    def __init__(self, name: str, work: Path, jobs: int):
+    def __init__(self, name: str, work: Path, jobs: int, assembler: str):
         self.name, self.work, self.jobs = name, work, jobs
         self.bitcode = corpus.build_bitcode(name, cflags=CFLAGS[name])
         self.edited = corpus.build_bitcode(name, cflags=CFLAGS[name], src_dir=corpus.edit_sources(EDIT))
         zig = corpus.zig_command()
-        self.assembler = [] if name == "x86_64" else [
+        self.assembler = [] if name == "x86_64" or assembler == "in-process" else [
             "--assembler", " ".join([*zig, "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])]
 
     def lld(self, kind: str, n: int) -> dict:
@@ -109,11 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", nargs="+", default=list(TARGETS))
     ap.add_argument("--page", type=Path, help="also write the tables as this Markdown page")
     ap.add_argument("--json", type=Path, help="also write every run's figures here")
+    ap.add_argument("--assembler", choices=("in-process", "zig"), default="in-process",
+                    help="AArch64's: LLVM's shared library in the workers (twopass[cross]), or zig cc per module")
     args = ap.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="twopass-speed-") as tmp:
         for name in args.targets:
-            t = Target(name, Path(tmp), args.jobs)
+            t = Target(name, Path(tmp), args.jobs, args.assembler)
             runs: dict[str, list[dict]] = {f"{tool} {k}": [] for k in KINDS for tool in ("lld", "twopass")}
             for n in range(args.repeat):
                 for kind in KINDS:
@@ -150,8 +152,10 @@ def summarize(runs: dict[str, list[dict]], jobs: int) -> dict:
 
 def page(results: dict, args) -> str:
     lines = ["# Build speed and memory against LLD 22's two rounds", "",
-             f"Made by `python tools/bench_speed.py --repeat {args.repeat} --jobs {args.jobs}` (see its docstring "
-             "for what runs). Lua 5.4; each twopass time includes the `ld.lld --icf=all` link of its objects. "
+             f"Made by `python tools/bench_speed.py --repeat {args.repeat} --jobs {args.jobs} --assembler "
+             f"{args.assembler}` (see its docstring for what runs). Lua 5.4; each twopass time includes the "
+             "`ld.lld --icf=all` link of its objects; AArch64's assembly text is assembled "
+             f"{'in process by LLVM 22' if args.assembler == 'in-process' else 'by zig cc, a process per module'}. "
              "Ratios are the median over repeats of each repeat's twopass/LLD ratio, every repeat's ratio listed.",
              ""]
     for name, res in results.items():
