@@ -205,11 +205,17 @@ def elf_symbols(sections: list[Section], path: str) -> list[Symbol]:
         return []
     strtab = bytes(sections[symtab.link].data) if symtab.link < len(sections) else b""
     out = []
-    for j in range(len(symtab.data) // 24):
-        nm, info, other, shndx, value, size = _unpack(symtab.data, "<IBBHQQ", j * 24, path, "symbol")
-        out.append(Symbol(_cstr(strtab, nm, path, "symbol name").decode("utf-8", "surrogateescape"), value, size,
-                          info & 0xF, info >> 4, other & 3, shndx))
+    for nm, info, other, shndx, value, size in struct.iter_unpack("<IBBHQQ", _whole(symtab.data, 24)):
+        stop = strtab.find(b"\0", nm) if nm < len(strtab) else -1
+        name = strtab[nm:stop] if stop >= 0 else _cstr(strtab, nm, path, "symbol name")  # raises, saying why
+        out.append(Symbol(name.decode("utf-8", "surrogateescape"), value, size, info & 0xF, info >> 4, other & 3,
+                          shndx))
     return out
+
+
+def _whole(data: memoryview, entry: int) -> memoryview:
+    """The whole entries of a table (a trailing partial one is not an entry)."""
+    return data[:len(data) // entry * entry]
 
 
 def elf_relocations(sections: list[Section], path: str) -> dict[int, list[tuple[int, int, int, int]]]:
@@ -217,10 +223,8 @@ def elf_relocations(sections: list[Section], path: str) -> dict[int, list[tuple[
     out: dict[int, list[tuple[int, int, int, int]]] = {}
     for s in sections:
         if s.type == 4:  # SHT_RELA
-            rel = out.setdefault(s.info, [])
-            for j in range(len(s.data) // 24):
-                off, info, addend = _unpack(s.data, "<QQq", j * 24, path, "relocation")
-                rel.append((off, info & 0xFFFFFFFF, info >> 32, addend))
+            out.setdefault(s.info, []).extend((off, info & 0xFFFFFFFF, info >> 32, addend)
+                                              for off, info, addend in struct.iter_unpack("<QQq", _whole(s.data, 24)))
     return out
 
 

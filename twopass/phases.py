@@ -34,11 +34,14 @@ class Build:
         self.by_name = {m.output: m for m in plan.modules}
         self.record_key: str | None = None  # set when the build leaves a record (rebuild.py)
         self.blobs: dict[str, str] = {}  # what the record names, once kept
+        self._guard_reader: Any = None  # sizeguard.Reader: both rounds' objects read during round two
 
     def _round(self, round_: Round, modules: list[ModuleInput], make_job: Callable[[ModuleInput], Any],
-               cached: Callable[[ModuleInput], Any]) -> dict[str, Any]:
+               cached: Callable[[ModuleInput], Any], arrived: Callable[[str, Any], None] | None = None
+               ) -> dict[str, Any]:
         """Each module's result: from the cache, else from the executor (largest modules first, so that the
-        last job to finish is a small one); failures are collected, and raised unless keep_going."""
+        last job to finish is a small one), each handed to `arrived` as it comes; failures are collected, and
+        raised unless keep_going."""
         start = time.perf_counter()
         done: dict[str, Any] = {}
         self.progress.start(round_.name, len(modules))
@@ -50,6 +53,8 @@ class Build:
             else:
                 done[m.output] = hit
                 self.progress.advance(m.path)
+                if arrived is not None:
+                    arrived(m.output, hit)
         order = sorted(todo, key=lambda m: -len(m.data))
         if order:
             jobs = ((m.output, make_job(m)) for m in order)
@@ -66,6 +71,8 @@ class Build:
                     self.result.failures.append(Failure(path, outcome.error.removeprefix(f"{path}: ")))
                 else:
                     done[outcome.key] = outcome.value
+                    if arrived is not None:
+                        arrived(outcome.key, outcome.value)
         self.progress.finish()
         self.result.phases[round_.name] = time.perf_counter() - start
         if self.result.failures and not self.run.keep_going:
@@ -158,15 +165,24 @@ class Build:
             self.cache.save_facts(modules, result.merged_facts)
         result.phases["merge"] = time.perf_counter() - start
 
-    def round_two(self, modules: list[ModuleInput]) -> None:
+    def round_two(self, modules: list[ModuleInput], estimate_round_one: bool = False) -> None:
+        """`estimate_round_one`: the size guard's reading of both rounds' objects is done meanwhile, by a thread
+        of this process (which only waits for the workers), each object as it comes, not after the round."""
         opts, result = self.opts, self.result
         digest = hashlib.sha256(result.merged).hexdigest()
         r1 = {m.output: result.round_one[m.output] for m in modules}
+        reader = None
+        if estimate_round_one:
+            from . import sizeguard
+            reader = self._guard_reader = sizeguard.Reader()
+            for o, r in r1.items():
+                reader.add(1, o, r.obj)
         result.round_two = self._round(
             Round("round 2", workers.round_two, opts.llvm_options(2), cgdata=result.merged), modules,
             lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
                                           opts.final_layout(2), opts.layout.assembler),
-            lambda m: self.cache.round_two(m, r1[m.output], digest))
+            lambda m: self.cache.round_two(m, r1[m.output], digest),
+            None if reader is None else lambda key, r2: reader.add(2, key, r2.obj))
         for m in modules:
             r2 = result.round_two.get(m.output)
             if r2 is not None and not r2.cached:
@@ -180,7 +196,7 @@ class Build:
         result, opts = self.result, self.opts
         r1 = {m.output: result.round_one[m.output] for m in modules}
         choice = sizeguard.choose({o: r.obj for o, r in r1.items()},
-                                  {m.output: result.round_two[m.output].obj for m in modules})
+                                  {m.output: result.round_two[m.output].obj for m in modules}, self._guard_reader)
         if choice["kept"] == "round one":
             alone = opts.one_round()
             made = self._round(

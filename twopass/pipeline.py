@@ -140,8 +140,9 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
         if plan.options.generates_cgdata:
             b.merge(survivors)
         if plan.options.two_rounds:
-            b.round_two(survivors)
-            if plan.options.size_guard and layout_.applies_to(plan.triple):  # it reads ELF objects
+            guard = plan.options.size_guard and layout_.applies_to(plan.triple)  # it reads ELF objects
+            b.round_two(survivors, estimate_round_one=guard)
+            if guard:
                 b.size_guard([m for m in survivors if m.output in b.result.round_two])
         b.executor.check()
         b.write_outputs(outdir)

@@ -9,6 +9,8 @@ so one module's choice changes what the others' cost.
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 
 from . import objfile
@@ -26,12 +28,14 @@ class Estimate:
     collected: int  # bytes of code nothing reaches (what --gc-sections drops)
 
 
-def estimate(objects: dict[str, bytes]) -> Estimate:
+def estimate(objects: dict[str, bytes], parsed: dict[str, _Module] | None = None) -> Estimate:
     """Linked `.text` bytes these objects add, as lld would lay them out with --gc-sections and --icf=all:
     executable sections padded to their alignment; those no reference reaches from data, `main` or (without
     a `main`: a library) any default-visibility symbol left out; identical ones (same bytes, same relocations
-    to the same symbols) counted once. Modules in name order; the count does not depend on it."""
-    mods = {name: _Module(name, objects[name]) for name in sorted(objects)}
+    to the same symbols) counted once. Modules in name order; the count does not depend on it. `parsed`: the
+    objects read already (`Reader`)."""
+    parsed = parsed or {}
+    mods = {name: parsed.get(name) or _Module(name, objects[name]) for name in sorted(objects)}
     defined: dict[str, tuple[str, int]] = {}
     for m in mods.values():
         for sym in m.symbols:
@@ -73,7 +77,7 @@ def estimate(objects: dict[str, bytes]) -> Estimate:
             if (m.name, i) not in live:
                 collected += size
                 continue
-            identity = m.identity(i)
+            identity = m.identities[i]
             if identity in seen:
                 folded += size
                 continue
@@ -83,12 +87,43 @@ def estimate(objects: dict[str, bytes]) -> Estimate:
     return Estimate(sum(by_module.values()), by_module, folded, collected)
 
 
+class Reader(threading.Thread):
+    """Objects read (sections, symbols, relocations: most of an estimate's time) by a thread of their own as
+    they come, while this process only waits for its workers. One that cannot be read is left out: the
+    estimate reads it again, in the caller's thread, and says what is wrong."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.parsed: dict[tuple[int, str], _Module] = {}
+        self.start()
+
+    def add(self, round_: int, name: str, data: bytes) -> None:
+        self.queue.put((round_, name, data))
+
+    def run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            try:
+                self.parsed[item[:2]] = _Module(*item[1:])
+            except Exception:
+                pass
+
+    def done(self, round_: int) -> dict[str, _Module]:
+        """Every object of `round_` read so far, by name; the first call ends the thread."""
+        if self.is_alive():
+            self.queue.put(None)
+            self.join()
+        return {name: m for (r, name), m in self.parsed.items() if r == round_}
+
+
 class _Module:
     def __init__(self, name: str, data: bytes):
         self.name = name
         self.sections = objfile.elf_sections(data, name)
         self.symbols = objfile.elf_symbols(self.sections, name)
         self.relocations = objfile.elf_relocations(self.sections, name)
+        self.identities = {i: self.identity(i) for i, sec in enumerate(self.sections) if sec.type == _SHT_PROGBITS
+                           and sec.flags & (_SHF_ALLOC | _SHF_EXECINSTR) == _SHF_ALLOC | _SHF_EXECINSTR}
 
     def identity(self, index: int) -> tuple:
         """What ICF compares: the bytes and every relocation, local targets by place (never equal across
@@ -102,9 +137,11 @@ class _Module:
         return bytes(self.sections[index].data), tuple(relocs)
 
 
-def choose(round_one: dict[str, bytes], round_two: dict[str, bytes]) -> dict:
-    """Which round's objects to keep, and the estimates behind it (the report's `size_guard`)."""
-    one, two = estimate(round_one), estimate(round_two)
+def choose(round_one: dict[str, bytes], round_two: dict[str, bytes], read: Reader | None = None) -> dict:
+    """Which round's objects to keep, and the estimates behind it (the report's `size_guard`); `read`: objects
+    of both rounds read already."""
+    one = estimate(round_one, read.done(1) if read is not None else None)
+    two = estimate(round_two, read.done(2) if read is not None else None)
     keep = "round two" if two.total <= one.total else "round one"
     return {"kept": keep, "round_one_text": one.total, "round_two_text": two.total,
             "round_two_folded": two.folded, "saved": max(0, two.total - one.total)}
