@@ -206,7 +206,7 @@ def ratios(s: dict) -> dict:
             "twopass worker CPU / lld two rounds CPU": s["cold"]["llvm"] / med("lld-2", "cpu")}
 
 
-TARGETS_TEXT = {"cold wall / lld two rounds": "<= 0.70", "orchestration overhead (cold)": "<= 0.10",
+TARGETS_TEXT = {"cold wall / lld two rounds": "<= 1.55", "orchestration overhead (cold)": "<= 0.03",
                 "warm / cold": "<= 0.03", "edit / cold": "<= 0.25", "peak memory cold / lld two rounds": "<= 1.5",
                 ".text two rounds / local (twopass)": "<= 1.0", ".text twopass / lld two rounds": "(info)",
                 "cold wall --no-import / lld two rounds": "(info)",
