@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     import shutil
 
     from tools.bench_cache import EDIT
+    from tools.bench_speed import cache_for
     from tools.lua import edit_sources
     with tempfile.TemporaryDirectory(prefix="bench-ld-") as tmp:
         work = Path(tmp)
@@ -101,13 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         def link(tool: str, kind: str, n: int) -> dict:
-            cache = work / f"cache-{tool.split()[0]}-{n}"
-            if kind == "cold":
-                shutil.rmtree(cache, ignore_errors=True)
-            elif kind == "edit":
-                shutil.rmtree(f"{cache}-edit", ignore_errors=True)
-                shutil.copytree(cache, f"{cache}-edit")
-                cache = Path(f"{cache}-edit")
+            cache = cache_for(kind, work / f"cache-{tool.split()[0]}-{n}")
             cmd = [CLANG, "-O2", "-flto=thin", *tools[tool], *(edited if kind == "edit" else inputs), jobs,
                    f"-Wl,--thinlto-cache-dir={cache}", "-o", str(work / f"lua-{tool.split()[0]}-{kind}")]
             return measure(cmd, env)

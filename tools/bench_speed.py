@@ -33,6 +33,18 @@ from tools import corpus  # noqa: E402
 from tools.bench import CFLAGS, ENV, LLD_OPTS, combine, measure  # noqa: E402
 from tools.bench_cache import EDIT  # noqa: E402
 
+def cache_for(kind: str, cache: Path) -> Path:
+    """The cache a run of `kind` starts with: none for a cold run, the warm one for a warm run, a copy of the
+    warm one for an edit (so the next repeat's warm run finds it as it was)."""
+    if kind == "cold":
+        shutil.rmtree(cache, ignore_errors=True)
+    elif kind == "edit":
+        shutil.rmtree(f"{cache}-edit", ignore_errors=True)
+        shutil.copytree(cache, f"{cache}-edit")
+        return Path(f"{cache}-edit")
+    return cache
+
+
 TARGETS = {"x86_64": {"cold": 1.55, "warm": 1.5, "edit": 1.0},
            "aarch64": {"cold": 1.6, "memory": 1.5}}
 KINDS = ("cold", "warm", "edit")
@@ -48,18 +60,10 @@ class Target:
             "--assembler", " ".join([*zig, "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])]
 
     def lld(self, kind: str, n: int) -> dict:
-        cache = self.work / f"{self.name}-lld-cache-{n}"
-        if kind == "cold":
-            shutil.rmtree(cache, ignore_errors=True)
-            extra: list[str] = []
-        else:
-            if kind == "warm":  # warmed by one link of the same inputs
-                self._link_lld(self.bitcode, [f"--thinlto-cache-dir={cache}"])
-            else:
-                shutil.rmtree(f"{cache}-edit", ignore_errors=True)
-                shutil.copytree(cache, f"{cache}-edit")
-                cache = Path(f"{cache}-edit")
-            extra = [f"--thinlto-cache-dir={cache}"]
+        cache = cache_for(kind, self.work / f"{self.name}-lld-cache-{n}")
+        if kind == "warm":  # warmed by one link of the same inputs (the cold link had no cache)
+            self._link_lld(self.bitcode, [f"--thinlto-cache-dir={cache}"])
+        extra = [f"--thinlto-cache-dir={cache}"] if kind != "cold" else []
         return self._link_lld(self.edited if kind == "edit" else self.bitcode, extra)
 
     def _link_lld(self, bitcode: list[Path], extra: list[str]) -> dict:
@@ -68,14 +72,8 @@ class Target:
         return measure(cmd, env)
 
     def twopass(self, kind: str, n: int) -> dict:
-        out, cache = self.work / f"{self.name}-{kind}-{n}", self.work / f"{self.name}-cache-{n}"
+        out, cache = self.work / f"{self.name}-{kind}-{n}", cache_for(kind, self.work / f"{self.name}-cache-{n}")
         report = out.with_suffix(".json")
-        if kind == "cold":
-            shutil.rmtree(cache, ignore_errors=True)
-        elif kind == "edit":
-            shutil.rmtree(f"{cache}-edit", ignore_errors=True)
-            shutil.copytree(cache, f"{cache}-edit")
-            cache = Path(f"{cache}-edit")
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "twopass", "build", *map(str, self.edited if kind == "edit" else self.bitcode),
                "-o", str(out), "-j", str(self.jobs), "-q", "--cache-dir", str(cache), "--report", str(report),
