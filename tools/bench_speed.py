@@ -9,8 +9,10 @@ Per target (x86-64 -O2, AArch64 -Oz) and repeat, in this order:
     lld edit       one module edited (a string constant in lua.c), on a copy of lld's warm cache
     twopass edit   the same edit on a copy of twopass's warm cache, then the link
 
-Each run is timed as a whole process tree (wall, CPU, peak PSS: tools/bench.py's sampler). Ratios are the
-median over repeats of each repeat's twopass/lld ratio (this machine's load drifts by more than the
+Every run is timed by its wall clock alone; each repeat then runs both cold builds once more under
+tools/bench.py's sampler, for the CPU time and the peak PSS of each process tree (the sampler reads /proc 50
+times a second, which slows a tree of five processes more than one: it is kept out of the wall times). Ratios
+are the median over repeats of each repeat's twopass/lld ratio (this machine's load drifts by more than the
 differences measured). The cold build's report gives where its time goes: worker CPU by phase, the parent's
 own CPU, and the core-seconds no worker used (`idle`), between rounds and inside them.
 
@@ -59,29 +61,29 @@ class Target:
         self.assembler = [] if name == "x86_64" or assembler == "in-process" else [
             "--assembler", " ".join([*zig, "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])]
 
-    def lld(self, kind: str, n: int) -> dict:
+    def lld(self, kind: str, n: int, sample: bool = False) -> dict:
         cache = cache_for(kind, self.work / f"{self.name}-lld-cache-{n}")
         if kind == "warm":  # warmed by one link of the same inputs (the cold link had no cache)
             self._link_lld(self.bitcode, [f"--thinlto-cache-dir={cache}"])
         extra = [f"--thinlto-cache-dir={cache}"] if kind != "cold" else []
-        return self._link_lld(self.edited if kind == "edit" else self.bitcode, extra)
+        return self._link_lld(self.edited if kind == "edit" else self.bitcode, extra, sample)
 
-    def _link_lld(self, bitcode: list[Path], extra: list[str]) -> dict:
+    def _link_lld(self, bitcode: list[Path], extra: list[str], sample: bool = False) -> dict:
         cmd, env = corpus.link(bitcode, self.work / f"{self.name}-lld.exe", self.name, icf=True,
                                thinlto_two_rounds=True, jobs=self.jobs, extra=[*LLD_OPTS, *extra], command_only=True)
-        return measure(cmd, env)
+        return measure(cmd, env, sample)
 
-    def twopass(self, kind: str, n: int) -> dict:
+    def twopass(self, kind: str, n: int, sample: bool = False) -> dict:
         out, cache = self.work / f"{self.name}-{kind}-{n}", cache_for(kind, self.work / f"{self.name}-cache-{n}")
         report = out.with_suffix(".json")
         shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "twopass", "build", *map(str, self.edited if kind == "edit" else self.bitcode),
                "-o", str(out), "-j", str(self.jobs), "-q", "--cache-dir", str(cache), "--report", str(report),
                *self.assembler]
-        built = measure(cmd, ENV)
+        built = measure(cmd, ENV, sample)
         link_cmd, env = corpus.link(sorted(out.glob("*.o")), out.with_suffix(".exe"), self.name, icf=True,
                                     command_only=True)
-        linked = measure(link_cmd, env)
+        linked = measure(link_cmd, env, sample)
         return {**combine(built, linked), "build_wall": built["wall"], "report": json.loads(report.read_text())}
 
 
@@ -114,11 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="twopass-speed-") as tmp:
         for name in args.targets:
             t = Target(name, Path(tmp), args.jobs, args.assembler)
-            runs: dict[str, list[dict]] = {f"{tool} {k}": [] for k in KINDS for tool in ("lld", "twopass")}
+            runs: dict[str, list[dict]] = {f"{tool} {k}": [] for k in (*KINDS, "sampled")
+                                           for tool in ("lld", "twopass")}
             for n in range(args.repeat):
                 for kind in KINDS:
                     runs[f"lld {kind}"].append(t.lld(kind, n))
                     runs[f"twopass {kind}"].append(t.twopass(kind, n))
+                runs["lld sampled"].append(t.lld("cold", n, sample=True))
+                runs["twopass sampled"].append(t.twopass("cold", n, sample=True))
                 print(f"{name} #{n}: " + ", ".join(f"{k} {v[-1]['wall']:.2f}s" for k, v in runs.items()), flush=True)
             results[name] = summarize(runs, args.jobs)
     text = page(results, args)
@@ -131,13 +136,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def summarize(runs: dict[str, list[dict]], jobs: int) -> dict:
-    med = {k: {f: statistics.median(r[f] for r in v) for f in ("wall", "cpu", "rss")} for k, v in runs.items()}
+    med = {k: {f: statistics.median(r[f] for r in v) if v[0][f] is not None else None for f in ("wall", "cpu", "rss")}
+           for k, v in runs.items()}
     ratios = {}
     for kind in KINDS:
         pairs = list(zip(runs[f"twopass {kind}"], runs[f"lld {kind}"]))
         ratios[kind] = {"wall": statistics.median(a["wall"] / b["wall"] for a, b in pairs),
                         "pairs": [round(a["wall"] / b["wall"], 3) for a, b in pairs]}
-    cold = list(zip(runs["twopass cold"], runs["lld cold"]))
+    cold = list(zip(runs["twopass sampled"], runs["lld sampled"]))
     ratios["memory"] = {"wall": statistics.median(a["rss"] / b["rss"] for a, b in cold),
                         "pairs": [round(a["rss"] / b["rss"], 3) for a, b in cold]}
     ratios["cpu"] = {"wall": statistics.median(a["cpu"] / b["cpu"] for a, b in cold),
@@ -159,7 +165,8 @@ def page(results: dict, args) -> str:
     for name, res in results.items():
         med, ratios, goals = res["medians"], res["ratios"], TARGETS.get(name, {})
         lines += [f"## {name}", "", "| run | wall s | CPU s | peak PSS MB |", "|---|---:|---:|---:|"]
-        lines += [f"| {k} | {v['wall']:.3f} | {v['cpu']:.2f} | {v['rss'] / 2**20:.0f} |" for k, v in med.items()]
+        lines += [f"| {k} | {v['wall']:.3f} | " + (f"{v['cpu']:.2f} | {v['rss'] / 2**20:.0f} |" if v["cpu"] is not None
+                                                     else "| |") for k, v in med.items()]
         lines += ["", "| twopass / LLD | ratio | goal | per repeat |", "|---|---:|---:|---|"]
         for kind, label in (("cold", "cold wall"), ("warm", "warm + link wall"), ("edit", "one-module edit wall"),
                             ("cpu", "cold CPU"), ("memory", "cold peak memory")):
