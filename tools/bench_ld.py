@@ -3,7 +3,8 @@ with LLD 22 running its own two rounds (`-Wl,-mllvm,-codegen-data-thinlto-two-ro
 global function merger on as twopass has them, `--icf=all`), side by side and interleaved in one run, as a build
 system runs the link step: cold (each tool's `--thinlto-cache-dir` empty), warm (the same link again on that
 cache) and after a one-module edit (lua.c's string constant, recompiled, on a copy of the warm cache): wall,
-CPU, peak memory, `.text`, and what twopass's extra index-only run of the linker costs as a share of the link.
+`.text`, and what twopass's extra index-only run of the linker costs as a share of the link (wall times alone:
+tools/bench_speed.py measures CPU and memory).
 Both `-fuse-ld` names find a script that starts the tool directly (LLD: ziglang's zig binary, not through
 `python -m ziglang`, whose interpreter start would count once per LLD run, twice in twopass's link).
 
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             cache = cache_for(kind, work / f"cache-{tool.split()[0]}-{n}")
             cmd = [CLANG, "-O2", "-flto=thin", *tools[tool], *(edited if kind == "edit" else inputs), jobs,
                    f"-Wl,--thinlto-cache-dir={cache}", "-o", str(work / f"lua-{tool.split()[0]}-{kind}")]
-            return measure(cmd, env)
+            return measure(cmd, env, sample=False)  # wall time alone: see tools/bench.py's measure
 
         runs: dict[str, list[dict]] = {f"{tool} {kind}": [] for kind in KINDS for tool in tools}
         for n in range(args.runs):
@@ -114,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                     runs[f"{tool} {kind}"].append(link(tool, kind, n))
         cold = [CLANG, "-O2", "-flto=thin", *tools["twopass"], *inputs, jobs, "-o", str(work / "lua-index")]
         index = [index_only_seconds(cold, env) for _ in range(args.runs)]
-        rows = {name: {k: statistics.median(r[k] for r in results) for k in ("wall", "cpu", "rss")}
-                for name, results in runs.items()}
+        rows = {name: statistics.median(r["wall"] for r in results) for name, results in runs.items()}
         text = {tool: text_size(work / f"lua-{tool.split()[0]}-cold") for tool in tools}
         ratios = {kind: statistics.median(a["wall"] / b["wall"] for a, b in
                                           zip(runs[f"twopass {kind}"], runs[f"lld two rounds {kind}"]))
@@ -123,12 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         per = {kind: [round(a["wall"] / b["wall"], 2) for a, b in
                       zip(runs[f"twopass {kind}"], runs[f"lld two rounds {kind}"])] for kind in KINDS}
     lines = [f"Lua 5.4 x86-64, clang-19 -O2 -flto=thin, {args.jobs} jobs, median of {args.runs} interleaved runs",
-             "", "| link | wall s | CPU s | peak RSS MB |", "|---|---:|---:|---:|"]
-    for name, r in rows.items():
-        lines.append(f"| {name} | {r['wall']:.3f} | {r['cpu']:.2f} | {r['rss'] / 2**20:.0f} |")
+             "", "| link | wall s |", "|---|---:|"]
+    for name, wall in rows.items():
+        lines.append(f"| {name} | {wall:.3f} |")
     lines += ["", "| twopass / lld, wall | median of the runs' ratios | per run |", "|---|---:|---|"]
     lines += [f"| {kind} | {ratios[kind]:.2f}x | {', '.join(map(str, per[kind]))} |" for kind in KINDS]
-    share = statistics.median(index) / rows["twopass cold"]["wall"]
+    share = statistics.median(index) / rows["twopass cold"]
     lines += ["", f".text: twopass {text['twopass']:,}, lld {text['lld two rounds']:,} "
                   f"({text['twopass'] / text['lld two rounds']:.4f}); the index-only run "
                   f"{statistics.median(index):.3f} s = {100 * share:.1f}% of twopass's cold link."]
