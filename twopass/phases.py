@@ -177,12 +177,17 @@ class Build:
             reader = self._guard_reader = sizeguard.Reader()
             for o, r in r1.items():
                 reader.add(1, o, r.obj)
-        result.round_two = self._round(
-            Round("round 2", workers.round_two, opts.llvm_options(2), cgdata=result.merged), modules,
-            lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
-                                          opts.final_layout(2), opts.layout.assembler),
-            lambda m: self.cache.round_two(m, r1[m.output], digest),
-            None if reader is None else lambda key, r2: reader.add(2, key, r2.obj))
+        try:
+            result.round_two = self._round(
+                Round("round 2", workers.round_two, opts.llvm_options(2), cgdata=result.merged), modules,
+                lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
+                                              opts.final_layout(2), opts.layout.assembler),
+                lambda m: self.cache.round_two(m, r1[m.output], digest),
+                None if reader is None else lambda key, r2: reader.add(2, key, r2.obj))
+        except BaseException:
+            if reader is not None:
+                reader.done(2)  # its thread ends with the round
+            raise
         for m in modules:
             r2 = result.round_two.get(m.output)
             if r2 is not None and not r2.cached:

@@ -150,7 +150,7 @@ def prepare(args: list[Arg], own, linker: list[str], cache_dir: str | None, outp
     writes more than its program). Where the program goes is not in the key: nothing in it depends on that."""
     if cache_dir is None or not own.cache or _writes_more(args, own):
         return None
-    from . import llvm
+    from . import libllvm, llvm
     from .cache import Cache as Store
 
     extra = [p for p in (own.export_symbols_file, own.cgdata_in) if p]
@@ -158,7 +158,7 @@ def prepare(args: list[Arg], own, linker: list[str], cache_dir: str | None, outp
     argv = ldargs.render([Arg(["-o", ""], "output", "") if a.name == "output" else a for a in args])
     fields = {"stream": "link", "twopass": __version__, **llvm.versions(), "argv": argv, "cwd": os.getcwd(),
               "env": [os.environ.get(k) for k in ("TWOPASS_LDFLAGS", "TWOPASS_LD")],
-              "programs": _identity([*linker, *assembler])}
+              "programs": _identity([*linker, *assembler]), "in_process_assembler": libllvm.assembler()}
     key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     return Relink(Store(cache_dir), key, output, args, extra)
 
