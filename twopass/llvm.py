@@ -126,8 +126,8 @@ class TargetOverrides:
 
     def apply(self, info: TargetInfo) -> TargetInfo:
         return TargetInfo(info.triple, info.cpu if self.cpu is None else self.cpu,
-                               info.features if self.features is None else self.features,
-                               info.reloc if self.reloc is None else self.reloc)
+                          info.features if self.features is None else self.features,
+                          info.reloc if self.reloc is None else self.reloc)
 
 
 _ATTR = re.compile(rb'"(target-cpu|target-features)"="([^"]*)"')

@@ -77,8 +77,8 @@ def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr
 
 
 def _trim() -> None:
-    """Give the heap the job freed back to the system: glibc keeps it, and two workers each holding their
-    largest module's worth of freed pages added up to a fifth of a build's peak memory."""
+    """Give the heap the job freed back to the system: glibc keeps it, and after compiling one of Lua's modules
+    a worker held 6 to 9 MB it no longer used, in every worker at once."""
     global _libc
     if _libc is None:
         import ctypes
