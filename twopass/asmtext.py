@@ -1,4 +1,5 @@
-"""Patterns over the assembly text LLVM prints, shared by the layout and its DWARF rewriting."""
+"""Regular expressions compiled on first use, and the patterns over the assembly text LLVM prints that the layout
+and its DWARF rewriting share."""
 
 from __future__ import annotations
 

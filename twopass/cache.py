@@ -15,26 +15,29 @@ error wording, timestamp-file interval and removal order, with the last use bein
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
-import re
 import secrets
 import stat
 import struct
 import time
 from dataclasses import dataclass
 
+from .asmtext import Pattern
 from .errors import TwopassError
 
 STREAMS = ("ir", "scratch", "object")
 _MAGIC = b"TPC1"
 _HEADER = struct.Struct("<4sQ32s")  # magic, payload length, sha256 of the payload
-_KEY = re.compile(r"[0-9a-f]{64}")
-_TEMP = re.compile(r"([0-9a-f]{64})\.tmp-[0-9a-f-]+")
+_KEY = Pattern(r"[0-9a-f]{64}")
+_TEMP = Pattern(r"([0-9a-f]{64})\.tmp-[0-9a-f-]+")
 _STALE_TEMP = 3600.0
 _TIMESTAMP = "twopass.timestamp"
 _WHERE = "--cache-policy"
-log = logging.getLogger("twopass.cache")
+
+
+def _log():
+    import logging  # only when there is something to say: a relink from the cache has nothing
+    return logging.getLogger("twopass.cache")
 
 
 def default_dir() -> str:
@@ -145,7 +148,7 @@ def _read(path: str) -> bytes | None:
 
 
 def _damaged(path: str, why: str) -> None:
-    log.warning("cache entry %s is damaged; removed, will be rebuilt (%s)", path, why)
+    _log().warning("cache entry %s is damaged; removed, will be rebuilt (%s)", path, why)
     _unlink(path)
 
 
@@ -164,7 +167,7 @@ def _write(path: str, chunks: tuple[bytes, ...], mode: int) -> None:
             _unlink(tmp)
             raise
     except OSError as e:
-        log.warning("cannot write cache entry %s: %s", path, e.strerror or e)
+        _log().warning("cannot write cache entry %s: %s", path, e.strerror or e)
 
 
 class Cache:
@@ -321,7 +324,7 @@ class Cache:
                 fs = os.statvfs(self.base)
                 available = total + fs.f_bfree * fs.f_frsize  # sys::fs::disk_space's "free", as LLVM adds it
             except OSError as e:
-                log.warning("cannot measure free space for cache %s: %s", self.base, e.strerror or e)
+                _log().warning("cannot measure free space for cache %s: %s", self.base, e.strerror or e)
                 available = policy.max_size_bytes or total
             target = min(available * (percent or 100) // 100, policy.max_size_bytes or available)
             while entries and total > target:

