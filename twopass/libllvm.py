@@ -44,7 +44,7 @@ def assembler() -> tuple[str, ...] | None:
 
 
 def is_assembler(command: tuple[str, ...] | None) -> bool:
-    return bool(command) and command[0] == NAME  # type: ignore[index]
+    return command is not None and len(command) > 0 and command[0] == NAME
 
 
 def _load(llvm_major: int) -> Any:
