@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 
 from test_build import outputs
 from test_incremental import build, corpus_dir, counts
+from test_layout import EXPECTED, corpus
 
 
 def _blobs(store) -> dict[int, str]:
@@ -47,6 +49,10 @@ def test_a_no_op_rebuild_reads_one_entry_and_places_the_objects(twopass, tmp_pat
     for obj in (tmp_path / "warm").glob("*.o"):
         st = obj.stat()
         assert st.st_ino not in blobs and st.st_mtime >= started - 1 and st.st_mode & 0o200, obj
+    # And they are a program: linked, it prints what the demo prints.
+    exe = tmp_path / "demo"
+    corpus.link(sorted((tmp_path / "warm").glob("*.o")), exe, "x86_64", icf=True)
+    assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout == EXPECTED
 
 
 def test_a_damaged_blob_costs_a_rebuild_not_a_wrong_output(twopass, tmp_path):

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from . import atomic, cache as cache_, cgdata, globaldata, workers
 from .artefacts import Artefacts
 from .executor import Executor, Held, Round
-from .pipeline import BuildFailed, BuildResult, Failure, RunOptions
+from .pipeline import BuildFailed, BuildResult, Failure, RunOptions, write_beside
 from .plan import ModuleInput, Plan
 from .progress import Progress
 
@@ -25,14 +25,14 @@ class Build:
     """One build's state while its phases run."""
 
     def __init__(self, plan: Plan, run: RunOptions, executor: Executor, store: cache_.Cache | None,
-                 reader: globaldata.ReaderData | None):
+                 reader: globaldata.ReaderData | None, record_key: str | None = None):
         self.plan, self.opts, self.run, self.executor, self.reader = plan, plan.options, run, executor, reader
         self.result = BuildResult(plan, jobs=run.jobs)
         self.cache = Artefacts(store, plan, need_ir=self.opts.two_rounds or run.save_temps is not None)
         self.result.cache = self.cache.stats if store is not None else None
         self.progress = Progress(enabled=run.progress)
         self.by_name = {m.output: m for m in plan.modules}
-        self.record_key: str | None = None  # set when the build leaves a record (rebuild.py)
+        self.record_key = record_key  # the key of the record the build leaves (rebuild.py), if it leaves one
         self.blobs: dict[str, str] = {}  # what the record names, once kept
         self._guard_reader: Any = None  # sizeguard.Reader: both rounds' objects read during round two
 
@@ -248,13 +248,7 @@ class Build:
             final = [r for m in self.plan.modules if (r := result.final(m)) is not None]
             result.cgdata_used = globaldata.usage(used, {h for r in final for h in r.content_hashes},
                                                   sum(r.merged for r in final))
-        if run.cgdata_out:
-            globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format,
-                                         self.plan.triple)
-        if run.manifest:
-            from . import determinism
-            atomic.write_atomic(run.manifest, determinism.dump_manifest(determinism.manifest(
-                outputs, result.merged if self.opts.generates_cgdata else None)))
+        write_beside(result, run, outputs)
 
     def _temps(self) -> dict[str, bytes]:
         """Round one's optimized IR and scratch object per module, and the merged data: for debugging and tests."""

@@ -129,8 +129,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
             return result
     from . import layout as layout_
     from .phases import Build
-    b = Build(plan, run, executor, store, reader)
-    b.record_key = record_key
+    b = Build(plan, run, executor, store, reader, record_key)
     b.result.started = began
     b.result.phases["plan"] = time.perf_counter() - start
     try:
@@ -171,16 +170,21 @@ def _recorded(recorded, plan: Plan, run: RunOptions, executor: Executor, outdir:
     written = time.perf_counter()
     atomic.write_files(outdir, recorded.objects, recorded.blob_paths, run.private_outputs)
     result.phases["write"] = time.perf_counter() - written
-    if run.cgdata_out and recorded.merged:
-        from . import globaldata
-        globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format, plan.triple)
-    if run.manifest:
-        from . import determinism
-        atomic.write_atomic(run.manifest, determinism.dump_manifest(determinism.manifest(
-            recorded.objects, recorded.merged)))
+    write_beside(result, run, recorded.objects)
     if run.report:
         report.write_report(report.build_report(result), run.report)
     return result
+
+
+def write_beside(result: BuildResult, run: RunOptions, objects: dict[str, bytes]) -> None:
+    """What a build writes beside its objects: the merged data for readers (a writer build), the manifest."""
+    if run.cgdata_out:
+        from . import globaldata
+        globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format, result.plan.triple)
+    if run.manifest:
+        from . import determinism
+        merged = result.merged if result.plan.options.generates_cgdata else None
+        atomic.write_atomic(run.manifest, determinism.dump_manifest(determinism.manifest(objects, merged)))
 
 
 def link(inputs: Iterable[str | ModuleSource], options: BuildOptions, run: RunOptions = RunOptions()
