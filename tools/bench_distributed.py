@@ -5,9 +5,9 @@ Lua 5.4 x86-64 (-O2, importing) built with the local pool (`-j 2`) and on a real
 one warm-up each, cold (`--no-cache`), each build after 2 s of quiet (when cluster workers start the children
 their next rounds take; the same build again finds every round's child kept from the last). Reports:
     wall overhead   the median over the interleaved pairs of cluster wall / local wall - 1 (goal <= 10%): the
-                    machine's load drifts by more than the overhead between pairs, and a pair shares it
-                    and the same against local builds made first, with no cluster on the machine (an idle
-                    cluster's scheduler, workers and nannies slow the paired local builds by about 6%)
+                    machine's load drifts by more than the overhead between pairs, and a pair shares it;
+                    also against local builds made first, with no cluster on the machine (an idle cluster's
+                    scheduler, workers and nannies slow the paired local builds by about 6%)
     bytes moved     client <-> cluster (the report's cluster_bytes) and worker <-> worker (Dask's counters),
                     per module
     placement       round-two tasks that ran on their round-one worker
