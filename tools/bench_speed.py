@@ -47,6 +47,8 @@ def cache_for(kind: str, cache: Path) -> Path:
     return cache
 
 
+ASSEMBLED_BY = {"in-process": "in process by LLVM 22", "zig": "by zig cc, a process per module",
+                "gnu-as": "by GNU as (binutils-aarch64-linux-gnu), a process per module"}
 TARGETS = {"x86_64": {"cold": 1.55, "warm": 1.5, "edit": 1.0},
            "aarch64": {"cold": 1.6, "memory": 1.5}}
 KINDS = ("cold", "warm", "edit")
@@ -58,8 +60,9 @@ class Target:
         self.bitcode = corpus.build_bitcode(name, cflags=CFLAGS[name])
         self.edited = corpus.build_bitcode(name, cflags=CFLAGS[name], src_dir=corpus.edit_sources(EDIT))
         zig = corpus.zig_command()
-        self.assembler = [] if name == "x86_64" or assembler == "in-process" else [
-            "--assembler", " ".join([*zig, "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])]
+        self.assembler = [] if name == "x86_64" or assembler == "in-process" else \
+            ["--assembler", "aarch64-linux-gnu-as"] if assembler == "gnu-as" else \
+            ["--assembler", " ".join([*zig, "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])]
 
     def lld(self, kind: str, n: int, sample: bool = False) -> dict:
         cache = cache_for(kind, self.work / f"{self.name}-lld-cache-{n}")
@@ -109,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", nargs="+", default=list(TARGETS))
     ap.add_argument("--page", type=Path, help="also write the tables as this Markdown page")
     ap.add_argument("--json", type=Path, help="also write every run's figures here")
-    ap.add_argument("--assembler", choices=("in-process", "zig"), default="in-process",
-                    help="AArch64's: LLVM's shared library in the workers (twopass[cross]), or zig cc per module")
+    ap.add_argument("--assembler", choices=("in-process", "zig", "gnu-as"), default="in-process",
+                    help="AArch64's: LLVM's shared library in the workers (twopass[cross]), or zig cc or GNU as "
+                         "per module")
     args = ap.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="twopass-speed-") as tmp:
@@ -159,7 +163,7 @@ def page(results: dict, args) -> str:
              f"Made by `python tools/bench_speed.py --repeat {args.repeat} --jobs {args.jobs} --assembler "
              f"{args.assembler}` (see its docstring for what runs). Lua 5.4; each twopass time includes the "
              "`ld.lld --icf=all` link of its objects; AArch64's assembly text is assembled "
-             f"{'in process by LLVM 22' if args.assembler == 'in-process' else 'by zig cc, a process per module'}. "
+             f"{ASSEMBLED_BY[args.assembler]}. "
              "Ratios are the median over repeats of each repeat's twopass/LLD ratio, every repeat's ratio listed.",
              ""]
     for name, res in results.items():

@@ -125,7 +125,8 @@ def _external(command: tuple[str, ...], args: list[str], src_name: str, data: by
             raise TwopassError(module, f"cannot run the assembler {command[0]}: {e.strerror or e}") from None
         if proc.returncode or not os.path.isfile(out):
             err = [ln.strip() for ln in proc.stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-            first = next((ln for ln in err if "error" in ln), err[0] if err else f"exit status {proc.returncode}")
+            first = next((ln for ln in err if "error" in ln.lower()),  # GNU as says "Error:" after a heading
+                         err[0] if err else f"exit status {proc.returncode}")
             raise TwopassError(module, f"assembler failed: {first.replace(src, src_name)}")
         with open(out, "rb") as f:
             return f.read()
