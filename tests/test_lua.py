@@ -74,29 +74,36 @@ def test_every_variant_passes_the_lua_suite(builds, tmp_path, target, mode, debu
     assert passed, tail
 
 
-@pytest.mark.parametrize("mode", ["global", "comdat"])
-def test_aarch64_assembled_by_gnu_as_passes_the_lua_suite(tmp_path, mode):
+@pytest.mark.parametrize("variant", ["global", "comdat", "gdwarf-5"])
+def test_aarch64_assembled_by_gnu_as_passes_the_lua_suite(tmp_path, llvm_tool, variant):
     """GNU as (binutils-aarch64-linux-gnu) as the external assembler: a process per module, but no LLVM loaded
-    for it (AArch64 peak memory 1.6x LLD's instead of 2.0x with LLVM's library in every worker)."""
+    for it (AArch64 peak memory 1.6x LLD's instead of 2.0x with LLVM's library in every worker). With DWARF 5
+    it builds the line table from LLVM's `.file`/`.loc` itself, and the program's DWARF verifies."""
     needs_runner("aarch64")
     if shutil.which(GNU_AS) is None:
         pytest.skip(f"{GNU_AS} is not installed (binutils-aarch64-linux-gnu)")
     out = tmp_path / "objs"
-    bitcode = corpus.build_bitcode("aarch64", cflags=CFLAGS["aarch64"])
+    debug = variant == "gdwarf-5"
+    bitcode = corpus.build_bitcode("aarch64", debug=debug, cflags=CFLAGS["aarch64"] + (["-gdwarf-5"] if debug else []))
     subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(out), "-j", "2", "-q",
-                    "--no-cache", "--assembler", GNU_AS, *MODES[mode]], check=True)
+                    "--no-cache", "--assembler", GNU_AS, *MODES["comdat" if variant == "comdat" else "global"]],
+                   check=True)
     assert any(s.name.startswith(".text.OUTLINED_FUNCTION") for p in out.glob("*.o")
                for s in elf.read(p.read_bytes()).sections)
-    passed, tail = corpus.run_lua_tests(link(out, "aarch64", tmp_path / "lua", icf=mode != "comdat"), "aarch64")
+    exe = link(out, "aarch64", tmp_path / "lua", icf=variant != "comdat")
+    passed, tail = corpus.run_lua_tests(exe, "aarch64")
     assert passed, tail
+    if debug:
+        proc = llvm_tool("llvm-dwarfdump", "--verify", exe, check=False)
+        assert proc.returncode == 0 and b"No errors." in proc.stdout, proc.stdout[-2000:]
 
 
 def test_gnu_as_cannot_read_llvms_dwarf4_file_directives_and_says_so(tmp_path):
-    """binutils 2.40 takes `.file N "dir" "name"` only in DWARF 5 mode; LLVM prints it for DWARF 4 as well.
-    The build fails naming the module and quoting GNU as's own error line, not its "Assembler messages:"."""
+    """binutils 2.40 takes `.file N "dir" "name"` only in DWARF 5 mode (after a `.file 0`); LLVM prints it for
+    DWARF 4 as well. The build fails naming the module and quoting GNU as's own error line, not its heading."""
     if shutil.which(GNU_AS) is None:
         pytest.skip(f"{GNU_AS} is not installed (binutils-aarch64-linux-gnu)")
-    bitcode = corpus.build_bitcode("aarch64", debug=True, cflags=CFLAGS["aarch64"])
+    bitcode = corpus.build_bitcode("aarch64", debug=True, cflags=CFLAGS["aarch64"] + ["-gdwarf-4"])
     proc = subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(tmp_path / "o"),
                            "-j", "2", "-q", "--no-cache", "--no-import", "--assembler", GNU_AS],
                           capture_output=True, text=True)
