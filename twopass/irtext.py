@@ -91,6 +91,12 @@ class ParsedIR:
     carved: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     metadata_by_id: dict[str, str] | None = None
 
+    def metadata_index(self) -> dict[str, str]:
+        """The `!N = ...` lines by N, made on first use."""
+        if self.metadata_by_id is None:
+            self.metadata_by_id = {line[1:line.index(" ")]: line for line in self.metadata if line[1:2].isdigit()}
+        return self.metadata_by_id
+
 
 def parse(text: str) -> ParsedIR:
     ir = ParsedIR([], [], False, {}, {}, [], set())
@@ -131,10 +137,8 @@ def parse(text: str) -> ParsedIR:
     return ir
 
 
-def _metadata_closure(lines: list[str], text: str, by_id: dict[str, str] | None = None) -> list[str]:
+def _metadata_closure(lines: list[str], text: str, by_id: dict[str, str]) -> list[str]:
     """The metadata lines `text` and the module flags name, directly or through each other, in their order."""
-    if by_id is None:
-        by_id = {line[1:line.index(" ")]: line for line in lines if line[1:2].isdigit()}
     todo = set(_META_REF.findall(text))
     todo.update(ref for line in lines if line.startswith("!llvm.module.flags") for ref in _META_REF.findall(line))
     keep: set[str] = set()
@@ -326,9 +330,7 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
         else:
             bodies += lines
         named.update(refs)
-    if ir.metadata_by_id is None:
-        ir.metadata_by_id = {line[1:line.index(" ")]: line for line in ir.metadata if line[1:2].isdigit()}
-    metadata = _metadata_closure(ir.metadata, "\n".join(bodies), ir.metadata_by_id)
+    metadata = _metadata_closure(ir.metadata, "\n".join(bodies), ir.metadata_index())
     for line in metadata:
         if "@" in line:
             named.update(_refs(line))
