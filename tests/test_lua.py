@@ -64,6 +64,11 @@ def needs_runner(target: str) -> None:
         pytest.skip(f"no way to run {target} programs here (qemu-aarch64-static is not installed)")
 
 
+def needs_gnu_as() -> None:
+    if shutil.which(GNU_AS) is None:
+        pytest.skip(f"{GNU_AS} is not installed (binutils-aarch64-linux-gnu)")
+
+
 @pytest.mark.parametrize("debug", [False, True], ids=["", "g"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("target", ["x86_64", "aarch64"])
@@ -80,8 +85,7 @@ def test_aarch64_assembled_by_gnu_as_passes_the_lua_suite(tmp_path, llvm_tool, v
     for it (AArch64 peak memory 1.6x LLD's instead of 2.0x with LLVM's library in every worker). With DWARF 5
     it builds the line table from LLVM's `.file`/`.loc` itself, and the program's DWARF verifies."""
     needs_runner("aarch64")
-    if shutil.which(GNU_AS) is None:
-        pytest.skip(f"{GNU_AS} is not installed (binutils-aarch64-linux-gnu)")
+    needs_gnu_as()
     out = tmp_path / "objs"
     debug = variant == "gdwarf-5"
     bitcode = corpus.build_bitcode("aarch64", debug=debug, cflags=CFLAGS["aarch64"] + (["-gdwarf-5"] if debug else []))
@@ -101,8 +105,7 @@ def test_aarch64_assembled_by_gnu_as_passes_the_lua_suite(tmp_path, llvm_tool, v
 def test_gnu_as_cannot_read_llvms_dwarf4_file_directives_and_says_so(tmp_path):
     """binutils 2.40 takes `.file N "dir" "name"` only in DWARF 5 mode (after a `.file 0`); LLVM prints it for
     DWARF 4 as well. The build fails naming the module and quoting GNU as's own error line, not its heading."""
-    if shutil.which(GNU_AS) is None:
-        pytest.skip(f"{GNU_AS} is not installed (binutils-aarch64-linux-gnu)")
+    needs_gnu_as()
     bitcode = corpus.build_bitcode("aarch64", debug=True, cflags=CFLAGS["aarch64"] + ["-gdwarf-4"])
     proc = subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(tmp_path / "o"),
                            "-j", "2", "-q", "--no-cache", "--no-import", "--assembler", GNU_AS],

@@ -59,10 +59,10 @@ class Target:
         self.name, self.work, self.jobs = name, work, jobs
         self.bitcode = corpus.build_bitcode(name, cflags=CFLAGS[name])
         self.edited = corpus.build_bitcode(name, cflags=CFLAGS[name], src_dir=corpus.edit_sources(EDIT))
-        zig = corpus.zig_command()
+        commands = {"gnu-as": "aarch64-linux-gnu-as",
+                    "zig": " ".join([*corpus.zig_command(), "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])}
         self.assembler = [] if name == "x86_64" or assembler == "in-process" else \
-            ["--assembler", "aarch64-linux-gnu-as"] if assembler == "gnu-as" else \
-            ["--assembler", " ".join([*zig, "cc", "-target", "aarch64-linux-musl", "-g0", "-c"])]
+            ["--assembler", commands[assembler]]
 
     def lld(self, kind: str, n: int, sample: bool = False) -> dict:
         cache = cache_for(kind, self.work / f"{self.name}-lld-cache-{n}")
