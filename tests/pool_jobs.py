@@ -1,5 +1,6 @@
-"""Job functions for the pool tests; they live in a module so forkserver workers can import them."""
+"""Job functions for the pool tests; they live in a module so workers can import them."""
 
+import logging
 import os
 import signal
 
@@ -23,6 +24,10 @@ def job(arg):
         os._exit(1)
     if kind == "input":
         raise InputError(value, "bad input")
+    if kind == "log":
+        logging.getLogger("twopass.worker").warning("from %s", value)
+        logging.getLogger("twopass.worker").debug("not at this level")
+        return value
     if kind == "bug":
         raise ZeroDivisionError("division by zero")
     raise AssertionError(kind)

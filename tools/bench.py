@@ -238,7 +238,7 @@ MISSED = {
         "starting the interpreter alone is about 1% of a cold build, imports most of the rest.",
     "peak memory cold / lld two rounds":
         "twopass runs LLVM in separate worker processes (LLVM's options are process-global and a fatal error must "
-        "not take the build down), each with its own heap, next to the forkserver and the parent; lld runs one "
+        "not take the build down), each with its own heap, next to the fork server and the parent; lld runs one "
         "LLVM with threads. On AArch64 each job also runs the external assembler (a clang process of about 45 MB "
         "next to its worker): `no-import` needs as much, so importing is not what costs it.",
     "orchestration overhead (cold)":

@@ -2,5 +2,5 @@ import sys
 
 from .cli import main
 
-if __name__ == "__main__":  # workers start by spawn/forkserver and must not re-run the command
+if __name__ == "__main__":
     sys.exit(main())

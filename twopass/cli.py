@@ -7,7 +7,7 @@ import contextlib
 import os
 import shlex
 import sys
-from typing import Any
+from typing import Any, Iterator
 
 from . import __version__
 from .errors import TwopassError
@@ -250,12 +250,8 @@ def _run_build(args) -> int:
                      cgdata_out=args.cgdata_out, cgdata_format=args.cgdata_format)
     if args.emit_ninja:
         return _emit_ninja(args, options, run)
-    handler = _WorkerLogging(args)
-    try:
-        with executor(args, handler.queue) as ex:
-            result = build(args.inputs, options, args.output_dir, run, ex)
-    finally:
-        handler.close()
+    with stderr_logging(args), executor(args) as ex:
+        result = build(args.inputs, options, args.output_dir, run, ex)
     if not args.quiet:
         print(report.summary(report.build_report(result)), file=sys.stderr)
     return 0
@@ -281,12 +277,12 @@ def _emit_ninja(args, options, run) -> int:
 
 
 @contextlib.contextmanager
-def executor(args, log_queue):
+def executor(args):
     """The local pool, or a Dask cluster when a scheduler is named (connected before any work is done)."""
     where = cluster(args)
     if where is None:
         from .executor import LocalExecutor
-        yield LocalExecutor(args.jobs, log_queue)
+        yield LocalExecutor(args.jobs)
         return
     from .distributed import DaskExecutor
     with DaskExecutor(where, args.jobs) as ex:
@@ -304,41 +300,22 @@ def cluster(args):
                    args.tls_key)
 
 
-class _WorkerLogging:
-    """This process logs to stderr; worker processes log into a queue whose listener thread prints here too
-    (the standard library's QueueListener: it stops at once on a sentinel, where multiprocessing-logging's
-    handler polled its queue every 0.2 s and kept every build waiting for the last poll). The queue is set up on
-    first use only: a build the cache answers starts no worker."""
+@contextlib.contextmanager
+def stderr_logging(args: Any) -> Iterator[None]:
+    """Log to stderr at the verbosity asked for; workers' records come back with their answers (pool.py)."""
+    import logging
 
-    def __init__(self, args: Any) -> None:
-        import logging
-
-        level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose > 1 else \
-            logging.INFO if args.verbose else logging.WARNING
-        self.stream = logging.StreamHandler(sys.stderr)
-        self.stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-        root = logging.getLogger()
-        root.setLevel(level)
-        root.addHandler(self.stream)
-        self.listener: Any = None
-
-    def queue(self):
-        if self.listener is None:
-            import logging.handlers
-            import multiprocessing
-
-            # The queue must come from the context the workers are started with (pool.py: forkserver).
-            self.listener = logging.handlers.QueueListener(multiprocessing.get_context("forkserver").Queue(-1),
-                                                           self.stream)
-            self.listener.start()
-        return self.listener.queue
-
-    def close(self) -> None:
-        import logging
-
-        if self.listener is not None:
-            self.listener.stop()  # what the workers logged is printed first
-        logging.getLogger().removeHandler(self.stream)
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose > 1 else \
+        logging.INFO if args.verbose else logging.WARNING
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    root.setLevel(level)
+    root.addHandler(stream)
+    try:
+        yield
+    finally:
+        root.removeHandler(stream)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -67,12 +67,12 @@ class Executor(Protocol):
 class LocalExecutor:
     """A pool of worker processes on this machine, fresh for every round (see pool.py for why processes)."""
 
-    def __init__(self, jobs: int = os.cpu_count() or 1, log_queue: Callable[[], Any] | None = None):
-        self.jobs, self.log_queue = max(1, jobs), log_queue
+    def __init__(self, jobs: int = os.cpu_count() or 1):
+        self.jobs = max(1, jobs)
 
     def run(self, round_: Round, jobs: Iterable[tuple[str, Any]], stop_on_failure: bool = True
             ) -> Iterator[Outcome]:
-        with local_pool(round_, self.jobs, self.log_queue() if self.log_queue else None) as pool:
+        with local_pool(round_, self.jobs) as pool:
             yield from pool.run(jobs, stop_on_failure=stop_on_failure)
 
     def call(self, func: Callable, *args: Any) -> Any:
@@ -86,16 +86,16 @@ class LocalExecutor:
 
 
 @contextlib.contextmanager
-def local_pool(round_: Round, processes: int, log_queue: Any = None) -> Iterator[Pool]:
+def local_pool(round_: Round, processes: int) -> Iterator[Pool]:
     """Worker processes on this machine started for the round, its files in a directory of their own."""
     from . import workers
-    from .pool import Pool  # multiprocessing's imports are 10% of a warm build, which needs no workers
+    from .pool import Pool  # its imports cost a warm build, which needs no workers
 
     with tempfile.TemporaryDirectory(prefix="twopass-round-") as tmp:
         cgdata = write_round_files(round_, tmp)
         # The fork server imports twopass and llvmlite once (LLVM is not fork-safe once initialized, so
         # workers fork from a server that never ran it; the parent loads LLVM only when it must).
-        with Pool(processes, round_.func, workers.start, (round_.options_for(cgdata), tmp), log_queue,
+        with Pool(processes, round_.func, workers.start, (round_.options_for(cgdata), tmp),
                   preload=LOCAL_PRELOAD) as pool:
             yield pool
 

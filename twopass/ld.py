@@ -220,13 +220,10 @@ def _build(chosen, resolved, options, run_options, objdir: str, own) -> dict[str
         (name, tuple(sorted(syms.items()))) for name, syms in sorted(resolved.items()))) \
         if options.thin_link is not None else None
     options = dataclasses.replace(options, thin_link=link)
-    handler = cli._WorkerLogging(own)
-    try:
-        with cli.executor(own, handler.queue) as ex:
-            from .linkinputs import sources
-            result = build(sources(chosen), options, objdir, run_options, ex)
-    finally:
-        handler.close()
+    from .linkinputs import sources
+
+    with cli.stderr_logging(own), cli.executor(own) as ex:
+        result = build(sources(chosen), options, objdir, run_options, ex)
     if own.verbose:
         print(report.summary(report.build_report(result)), file=sys.stderr)
     return {m.path: os.path.join(objdir, m.output) for m in result.plan.modules}

@@ -5,9 +5,10 @@ kernel's OOM killer sends SIGKILL) and cannot tell which job was running. Here e
 a time, so a death is pinned to its job; the worker's stderr goes to a file, so LLVM's own `LLVM ERROR: ...`
 line can be quoted; and a replacement worker is started when the build goes on (`--keep-going`).
 
-Workers are started with `spawn` or `forkserver` (never `fork`: LLVM is not fork-safe once initialized), or as
-plain child processes (`subprocess`: what a daemonic process such as a Dask worker may start, each in its own
-session), and run `initializer(*initargs)` once, which is where process-global LLVM options get set. A
+Workers are forked from twopass's own fork server (`zygote`, zygote.py; never from this process: LLVM is not
+fork-safe once initialized), or started as plain child processes (`subprocess`: what a daemonic process such
+as a Dask worker may start, each in its own session), and run `initializer(*initargs)` once, which is where
+process-global LLVM options get set. What a worker logs comes back with its job's answer. A
 `subprocess` child spends a quarter of a second starting python and importing LLVM before it can take a job,
 so the caller can start some ahead of need (`prestart`), at a quiet moment: a pool then begins with one ready.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
-import multiprocessing
 import os
 import signal
 import socket
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable, Iterable
 
+from . import zygote
 from .errors import TwopassError
 
 
@@ -47,13 +48,21 @@ class Outcome:
     ran: tuple[int, float, float] | None = None  # (worker, sent, answered): time.monotonic() in this process
 
 
-def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr_path) -> None:
+class _Records(list):
+    """Where a worker's log records wait for its job's answer (a QueueHandler's queue: it formats each record
+    so that it pickles)."""
+
+    put_nowait = list.append
+
+
+def _worker_main(conn, func, initializer, initargs, log_level, stderr_path) -> None:
     fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 2)
     os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    records = _Records()
     root = logging.getLogger()
-    root.handlers[:] = [logging.handlers.QueueHandler(log_queue)] if log_queue is not None else []
+    root.handlers[:] = [logging.handlers.QueueHandler(records)]  # type: ignore[arg-type]
     root.setLevel(log_level)
     if initializer is not None:
         initializer(*initargs)
@@ -73,7 +82,8 @@ def _worker_main(conn, func, initializer, initargs, log_queue, log_level, stderr
             logging.getLogger("twopass.worker").debug("%s", traceback.format_exc())
             answer = (key, False, f"internal error: {type(e).__name__}: {e}")
         _trim()
-        conn.send(answer)
+        conn.send((*answer, records[:]))
+        records.clear()
 
 
 def _trim() -> None:
@@ -154,9 +164,8 @@ class _Child:
     """A worker as `python -m twopass.pool FD MODULE...`: the Process interface _Worker uses, over subprocess.
     Its socket closes when this process dies however it dies, and the child then exits after its current job."""
 
-    def __init__(self, setup: tuple, preload: tuple[str, ...]):
+    def __init__(self, preload: tuple[str, ...]):
         self.popen, self.conn = _take(preload)
-        self.conn.send(setup)
         self.sentinel = os.pidfd_open(self.popen.pid)
 
     @property
@@ -183,16 +192,10 @@ class _Worker:
     def __init__(self, pool: "Pool"):
         self.stderr_path = os.path.join(pool.tmpdir, f"worker-{pool._started}.stderr")
         pool._started += 1
-        args = (pool.func, pool.initializer, pool.initargs, pool.log_queue, pool.log_level, self.stderr_path)
-        self.proc: Any
-        if pool.ctx is None:
-            self.proc = _Child(args[:3] + args[4:], pool.preload)
-            self.conn = self.proc.conn
-        else:
-            self.conn, child = pool.ctx.Pipe()
-            self.proc = pool.ctx.Process(target=_worker_main, daemon=True, args=(child, *args))
-            self.proc.start()
-            child.close()
+        setup = (pool.func, pool.initializer, pool.initargs, pool.log_level, self.stderr_path)
+        self.proc: Any = _Child(pool.preload) if pool.start_method == "subprocess" else zygote.fork(pool.preload)
+        self.conn = self.proc.conn
+        self.conn.send(setup)
         self.job: tuple[Any, Any] | None = None
         self.index = pool._started - 1
         self.sent = 0.0
@@ -234,15 +237,14 @@ class Pool:
     """`with Pool(n, func, init, args) as p: for outcome in p.run(jobs): ...` (outcomes in completion order)."""
 
     def __init__(self, processes: int, func: Callable, initializer: Callable | None = None,
-                 initargs: tuple = (), log_queue=None, start_method: str = "forkserver",
-                 preload: tuple[str, ...] = ()):
+                 initargs: tuple = (), start_method: str = "zygote", preload: tuple[str, ...] = ()):
         """`preload`: modules the fork server (or each `subprocess` child) imports before its setup; a
         `subprocess` pool takes its children from those prestart made for the same preload, if any."""
-        if start_method == "forkserver" and preload:
-            multiprocessing.set_forkserver_preload(list(preload))
-        self.ctx: Any = None if start_method == "subprocess" else multiprocessing.get_context(start_method)
+        if start_method not in ("zygote", "subprocess"):
+            raise ValueError(start_method)
+        self.start_method = start_method
         self.func, self.initializer, self.initargs = func, initializer, initargs
-        self.log_queue, self.log_level = log_queue, logging.getLogger().getEffectiveLevel()
+        self.log_level = logging.getLogger().getEffectiveLevel()
         self.processes = max(1, processes)
         self.preload = preload
         self.tmpdir = tempfile.mkdtemp(prefix="twopass-pool-")
@@ -293,8 +295,10 @@ class Pool:
         key = w.job[0]
         try:
             if w.conn.poll():
-                got_key, ok, value = w.conn.recv()
+                got_key, ok, value, records = w.conn.recv()
                 w.job = None
+                for record in records:
+                    logging.getLogger(record.name).handle(record)
                 ran = (w.index, w.sent, time.monotonic())
                 return Outcome(key, value=value, ran=ran) if ok else Outcome(key, error=value, ran=ran)
         except (EOFError, OSError):
@@ -306,19 +310,23 @@ class Pool:
         return Outcome(key, error=message, died=True)
 
 
-def _child_main(fd: int, preload: list[str]) -> None:
-    """A `subprocess` worker: it imports its preload, then its setup comes on the socket, then jobs as for any
-    other worker. A spare never taken sees the socket close and exits."""
-    import importlib
-
-    for name in preload:
-        importlib.import_module(name)
-    conn = Connection(fd)
+def serve_child(conn: Connection) -> None:
+    """A worker once it runs: its setup comes on its socket, then its jobs. A child never given a setup (a
+    spare never taken) sees the socket close and exits."""
     try:
         func, initializer, initargs, log_level, stderr_path = conn.recv()
     except (EOFError, OSError):
         return
-    _worker_main(conn, func, initializer, initargs, None, log_level, stderr_path)
+    _worker_main(conn, func, initializer, initargs, log_level, stderr_path)
+
+
+def _child_main(fd: int, preload: list[str]) -> None:
+    """A `subprocess` worker: it imports its preload, then serves."""
+    import importlib
+
+    for name in preload:
+        importlib.import_module(name)
+    serve_child(Connection(fd))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,204 @@
+"""Worker processes forked from a process of twopass's own that imported their modules once.
+
+multiprocessing's fork server did this before, but it brings its resource tracker along: a third Python
+process of 9 MB, on AArch64 builds 6% of the build's peak memory, that twopass has nothing for. This server
+is `python -m twopass.zygote FD MODULE...`: it imports the modules (never initializing LLVM, which is not
+fork-safe once it runs), then forks a child for each request on its socket. The request carries the child's
+job socket; the answer is the child's pid and the read end of a pipe on which the server writes the child's
+exit status once it has reaped it, so the pool waits on that pipe as on a child of its own. The server exits
+when its socket closes: when the process that started it ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Callable
+
+from .errors import TwopassError
+
+_STATUS = 4  # bytes of a child's exit status on its pipe: signed, as Popen.returncode
+_UNKNOWN = 255  # the status of a child whose server died before reaping it
+
+
+class Forked:
+    """A child of the server, with the Process interface the pool uses."""
+
+    def __init__(self, pid: int, conn: Connection, status_fd: int):
+        self.pid, self.conn, self.sentinel = pid, conn, status_fd
+        self._exitcode: int | None = None
+
+    @property
+    def exitcode(self) -> int | None:
+        if self._exitcode is None and self.sentinel >= 0 and select.select([self.sentinel], [], [], 0)[0]:
+            data = os.read(self.sentinel, _STATUS)
+            self._exitcode = int.from_bytes(data, "little", signed=True) if len(data) == _STATUS else _UNKNOWN
+            os.close(self.sentinel)
+            self.sentinel = -1
+        return self._exitcode
+
+    def is_alive(self) -> bool:
+        return self.exitcode is None
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.sentinel >= 0:
+            select.select([self.sentinel], [], [], timeout)
+        self.exitcode
+
+    def kill(self) -> None:
+        if self.exitcode in (None, _UNKNOWN):  # not reaped by the server, so the pid is still this child's
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+class Server:
+    """The parent's end of one server."""
+
+    def __init__(self, preload: tuple[str, ...]):
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
+        self.popen = subprocess.Popen([sys.executable, "-m", "twopass.zygote", str(theirs.fileno()), *preload],
+                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.sock = ours
+        self.lock = threading.Lock()
+
+    def fork(self) -> Forked:
+        ours, theirs = socket.socketpair()
+        try:
+            with self.lock:
+                socket.send_fds(self.sock, [b"f"], [theirs.fileno()])
+                msg, fds, _, _ = socket.recv_fds(self.sock, 8, 1)
+        except OSError:
+            msg, fds = b"", []
+        finally:
+            theirs.close()
+        if len(msg) != 8 or len(fds) != 1:
+            ours.close()
+            for fd in fds:
+                os.close(fd)
+            raise OSError("no answer")
+        return Forked(int.from_bytes(msg, "little"), Connection(ours.detach()), fds[0])
+
+    def close(self) -> None:
+        self.sock.close()
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+_SERVERS: dict[tuple[str, ...], Server] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def fork(preload: tuple[str, ...]) -> Forked:
+    """A child of the server for `preload`, started on first use, and once more if it died (the OOM killer)."""
+    for attempt in range(2):
+        with _SERVERS_LOCK:
+            server = _SERVERS.get(preload)
+            if server is None or server.popen.poll() is not None:
+                server = _SERVERS[preload] = Server(preload)
+        try:
+            return server.fork()
+        except OSError:
+            try:
+                code = server.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                server.popen.kill()
+                code = server.popen.wait()
+    raise TwopassError("twopass's fork server", f"exited with status {code} before starting a worker")
+
+
+def _close_servers() -> None:
+    with _SERVERS_LOCK:
+        for server in _SERVERS.values():
+            server.close()
+        _SERVERS.clear()
+
+
+atexit.register(_close_servers)
+
+
+def _serve(sock: socket.socket, child_main: Callable[[Connection], None]) -> None:
+    """Fork a child per request until the socket closes; report each child's status when it is reaped."""
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    status: dict[int, int] = {}  # child pid -> write end of its status pipe
+    while True:
+        ready = select.select([sock.fileno(), wake_r], [], [])[0]
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+            _reap(status)
+        if sock.fileno() not in ready:
+            continue
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 1, 1)
+        except OSError:
+            msg, fds = b"", []
+        if not msg:
+            os._exit(0)  # skip LLVM's static destructors: nothing of this process needs them
+        status_r, status_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            for fd in (wake_r, wake_w, status_r, status_w, *status.values()):
+                os.close(fd)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            sock.close()
+            code = 0
+            try:
+                child_main(Connection(fds[0]))
+            except BaseException:
+                code = 1
+                import traceback
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(fds[0])
+        status[pid] = status_w
+        socket.send_fds(sock, [pid.to_bytes(8, "little")], [status_r])
+        os.close(status_r)
+
+
+def _reap(status: dict[int, int]) -> None:
+    while True:
+        try:
+            pid, code = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        fd = status.pop(pid, None)
+        if fd is not None:
+            os.write(fd, os.waitstatus_to_exitcode(code).to_bytes(_STATUS, "little", signed=True))
+            os.close(fd)
+
+
+def main(fd: int, preload: list[str]) -> None:
+    import importlib
+
+    from .pool import serve_child
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    for name in preload:
+        importlib.import_module(name)
+    _serve(socket.socket(fileno=fd), serve_child)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), sys.argv[2:])
