@@ -270,25 +270,28 @@ class Pool:
         queue = deque(jobs)
         stopping = False
         while True:
-            busy_count = sum(w.job is not None for w in self.workers)
-            while not stopping and len(self.workers) < min(self.processes, len(queue) + busy_count):
-                self.workers.append(_Worker(self))
-            for w in self.workers:
-                if w.job is None and queue and not stopping:
-                    w.job = queue.popleft()
-                    w.sent = time.monotonic()
-                    w.conn.send(w.job)
+            if not stopping:
+                self._dispatch(queue)
             busy = [w for w in self.workers if w.job is not None]
             if not busy:
                 return
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
-            for w in busy:
-                if w.conn not in ready and w.proc.sentinel not in ready:
-                    continue
-                outcome = self._collect(w)
-                if outcome.error and stop_on_failure:
-                    stopping = True
-                yield outcome
+            outcomes = [self._collect(w) for w in busy if w.conn in ready or w.proc.sentinel in ready]
+            stopping = stopping or (stop_on_failure and any(o.error for o in outcomes))
+            if not stopping:
+                self._dispatch(queue)  # the workers go on while the caller takes these outcomes in
+            yield from outcomes
+
+    def _dispatch(self, queue: deque) -> None:
+        """Start workers up to the jobs left, and give every idle one a job."""
+        busy_count = sum(w.job is not None for w in self.workers)
+        while len(self.workers) < min(self.processes, len(queue) + busy_count):
+            self.workers.append(_Worker(self))
+        for w in self.workers:
+            if w.job is None and queue:
+                w.job = queue.popleft()
+                w.sent = time.monotonic()
+                w.conn.send(w.job)
 
     def _collect(self, w: _Worker) -> Outcome:
         assert w.job is not None
