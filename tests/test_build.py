@@ -185,3 +185,32 @@ def test_progress_line_on_a_terminal(tmp_path):
     text = b"".join(chunks).decode()
     assert os.WEXITSTATUS(status) == 0
     assert "[round 1 7/7]" in text and "[round 2 7/7]" in text and "built 7/7 modules" in text
+
+
+def test_ctrl_c_at_any_moment_stops_the_build_cleanly(tmp_path):
+    """SIGINT to the build's process group, as a terminal sends it: while workers start (the fork server
+    still importing, a fork half done) or run; one line, status 130, no outputs and no process left behind."""
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    interrupted = 0
+    for delay in (0.1, 0.13, 0.16, 0.2, 0.3, 0.5):
+        out = tmp_path / f"out-{delay}"
+        proc = subprocess.Popen([sys.executable, "-m", "twopass", "build", str(DATA / "x86_64"), "-o", str(out),
+                                 "-j", "2", "-q", "--no-cache"], stderr=subprocess.PIPE, text=True, env=env,
+                                start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+        if proc.returncode == 0:  # done before the signal came
+            continue
+        interrupted += 1
+        assert (proc.returncode, err) == (130, "error: interrupted\n")
+        assert not out.exists() or not any(out.iterdir())
+        deadline = time.monotonic() + 5
+        while (left := subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert left == "", f"processes left after an interrupt at {delay} s: {left}"
+    assert interrupted >= 4

@@ -109,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--targets", nargs="+", default=list(TARGETS))
+    ap.add_argument("--targets", nargs="+", help="default: both, or AArch64 alone for another assembler (x86-64 "
+                                                 "is assembled by llvmlite whichever is named)")
     ap.add_argument("--page", type=Path, help="also write the tables as this Markdown page")
     ap.add_argument("--json", type=Path, help="also write every run's figures here")
     ap.add_argument("--assembler", choices=("in-process", "zig", "gnu-as"), default="in-process",
                     help="AArch64's: LLVM's shared library in the workers (twopass[cross]), or zig cc or GNU as "
                          "per module")
     args = ap.parse_args(argv)
+    args.targets = args.targets or (list(TARGETS) if args.assembler == "in-process" else ["aarch64"])
     results = {}
     with tempfile.TemporaryDirectory(prefix="twopass-speed-") as tmp:
         for name in args.targets:

@@ -66,8 +66,11 @@ class Server:
     def __init__(self, preload: tuple[str, ...]):
         ours, theirs = socket.socketpair()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
+        # A process group of its own: a Ctrl-C meant for the build reaches the parent only, which stops the
+        # workers, and not this process while it is still starting python (which would print a traceback).
         self.popen = subprocess.Popen([sys.executable, "-m", "twopass.zygote", str(theirs.fileno()), *preload],
-                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                                      process_group=0)
         theirs.close()
         self.sock = ours
         self.lock = threading.Lock()
@@ -149,7 +152,7 @@ def _serve(sock: socket.socket, child_main: Callable[[Connection], None]) -> Non
         except OSError:
             msg, fds = b"", []
         if not msg:
-            os._exit(0)  # skip LLVM's static destructors: nothing of this process needs them
+            _end(status)
         status_r, status_w = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -171,8 +174,28 @@ def _serve(sock: socket.socket, child_main: Callable[[Connection], None]) -> Non
                 os._exit(code)
         os.close(fds[0])
         status[pid] = status_w
-        socket.send_fds(sock, [pid.to_bytes(8, "little")], [status_r])
+        try:
+            socket.send_fds(sock, [pid.to_bytes(8, "little")], [status_r])
+        except OSError:
+            _end(status)  # the parent is gone (interrupted)
         os.close(status_r)
+
+
+def _end(status: dict[int, int]) -> None:
+    """The parent closed its end: its pools are closed, or it is gone. A child still running is work nobody
+    waits for; it is killed and reaped here (an orphan would stay a zombie under an init that does not reap).
+    os._exit skips LLVM's static destructors: nothing of this process needs them."""
+    for pid in status:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for pid in status:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    os._exit(0)
 
 
 def _reap(status: dict[int, int]) -> None:
@@ -194,7 +217,7 @@ def main(fd: int, preload: list[str]) -> None:
 
     from .pool import serve_child
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (kill -INT of the group)
     for name in preload:
         importlib.import_module(name)
     _serve(socket.socket(fileno=fd), serve_child)
