@@ -99,6 +99,19 @@ def test_the_fork_server_ends_when_the_process_that_started_it_is_killed():
     assert pids == [], "outlived the process that started them"
 
 
+def test_a_fork_server_started_ahead_and_never_used_is_killed_at_exit():
+    """A build the cache answers after its server was started must not wait for the server's imports."""
+    import subprocess
+    import sys
+
+    code = ("import pool_jobs; from twopass import zygote; zygote.start(('pool_jobs',)); "
+            "print(zygote._SERVERS[('pool_jobs',)].popen.pid, flush=True)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert not _exists(int(proc.stdout))
+
+
 def test_a_fork_server_killed_between_rounds_is_replaced():
     import signal
 

@@ -110,6 +110,9 @@ class DaskExecutor:
     def check(self) -> None:
         self.client  # connected and the versions checked, or the error why not
 
+    def prepare(self) -> None:
+        pass  # connecting began when the executor was made
+
     def close(self) -> None:
         self._held.clear()
         self._shared.clear()

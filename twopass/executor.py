@@ -63,6 +63,10 @@ class Executor(Protocol):
         """Raise what would have kept this executor from running work (a cluster it could not reach), for a
         build whose work the cache did: before its outputs are written, not after."""
 
+    def prepare(self) -> None:
+        """Start what the rounds will need, once the cache has not answered the build whole: its start then
+        overlaps the parent's planning."""
+
 
 class LocalExecutor:
     """A pool of worker processes on this machine, fresh for every round (see pool.py for why processes)."""
@@ -83,6 +87,11 @@ class LocalExecutor:
 
     def check(self) -> None:
         pass
+
+    def prepare(self) -> None:
+        from . import zygote
+
+        zygote.start(LOCAL_PRELOAD)
 
 
 @contextlib.contextmanager

@@ -115,6 +115,10 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
     inputs = linkinputs.scan(plain)
     if not inputs:
         return _link(linker, plain, verbose)[0]  # no bitcode: exactly the real linker's run
+    if own.scheduler is None and own.scheduler_file is None:
+        from .executor import LocalExecutor
+
+        LocalExecutor().prepare()  # the fork server's start overlaps the real linker's resolution
     options, run_options = _build_options(args, own, output)
     keep = any(a.name == "save-temps" or (a.name == "plugin-opt" and a.value == "save-temps") for a in args)
     # The objects live in a work directory only the final link reads: they may be the cache's own files.

@@ -127,6 +127,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
             result = _recorded(recorded, plan, run, executor, outdir, start)
             store.prune(policy)
             return result
+    executor.prepare()
     from . import layout as layout_
     from .phases import Build
     b = Build(plan, run, executor, store, reader, record_key)

@@ -19,10 +19,12 @@ import socket
 import subprocess
 import sys
 import threading
-from multiprocessing.connection import Connection
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .errors import TwopassError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 _STATUS = 4  # bytes of a child's exit status on its pipe: signed, as Popen.returncode
 _UNKNOWN = 255  # the status of a child whose server died before reaping it
@@ -74,8 +76,12 @@ class Server:
         theirs.close()
         self.sock = ours
         self.lock = threading.Lock()
+        self.used = False
 
     def fork(self) -> Forked:
+        from multiprocessing.connection import Connection
+
+        self.used = True
         ours, theirs = socket.socketpair()
         try:
             with self.lock:
@@ -94,6 +100,8 @@ class Server:
 
     def close(self) -> None:
         self.sock.close()
+        if not self.used:  # maybe still importing: nothing to wait for
+            self.popen.kill()
         try:
             self.popen.wait(5)
         except subprocess.TimeoutExpired:
@@ -105,13 +113,27 @@ _SERVERS: dict[tuple[str, ...], Server] = {}
 _SERVERS_LOCK = threading.Lock()
 
 
+def _server(preload: tuple[str, ...]) -> Server:
+    """The running server for `preload`; under _SERVERS_LOCK."""
+    server = _SERVERS.get(preload)
+    if server is None or server.popen.poll() is not None:
+        server = _SERVERS[preload] = Server(preload)
+    return server
+
+
+def start(preload: tuple[str, ...]) -> None:
+    """Start the server now, so that its own start (python, LLVM's library) overlaps the caller's: imports,
+    planning, the real linker's resolution. One never forked from is killed at exit, not waited for, so a
+    build the cache answers loses nothing to it."""
+    with _SERVERS_LOCK:
+        _server(preload)
+
+
 def fork(preload: tuple[str, ...]) -> Forked:
     """A child of the server for `preload`, started on first use, and once more if it died (the OOM killer)."""
     for attempt in range(2):
         with _SERVERS_LOCK:
-            server = _SERVERS.get(preload)
-            if server is None or server.popen.poll() is not None:
-                server = _SERVERS[preload] = Server(preload)
+            server = _server(preload)
         try:
             return server.fork()
         except OSError:
@@ -163,6 +185,8 @@ def _serve(sock: socket.socket, child_main: Callable[[Connection], None]) -> Non
             sock.close()
             code = 0
             try:
+                from multiprocessing.connection import Connection
+
                 child_main(Connection(fds[0]))
             except BaseException:
                 code = 1
