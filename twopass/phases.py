@@ -13,7 +13,7 @@ import hashlib
 import time
 from typing import Any, Callable
 
-from . import atomic, cache as cache_, cgdata, globaldata, workers
+from . import atomic, cache as cache_, cgdata, globaldata, llvm, workers
 from .artefacts import Artefacts
 from .executor import Executor, Held, Round
 from .pipeline import BuildFailed, BuildResult, Failure, RunOptions, write_beside
@@ -32,6 +32,7 @@ class Build:
         self.result.cache = self.cache.stats if store is not None else None
         self.progress = Progress(enabled=run.progress)
         self.by_name = {m.output: m for m in plan.modules}
+        self.targets: dict[str, llvm.TargetInfo] = {}  # each module's own, from its summary
         self.record_key = record_key  # the key of the record the build leaves (rebuild.py), if it leaves one
         self.blobs: dict[str, str] = {}  # what the record names, once kept
         self._guard_reader: Any = None  # sizeguard.Reader: both rounds' objects read during round two
@@ -102,8 +103,9 @@ class Build:
         start = time.perf_counter()
         digests = {m.output: m.digest for m in modules}
         if decisions is None:
-            decisions = thinlink.thin_link(thinlink.load_summaries(summaries), digests, self.opts.thin_link,
-                                           self._resolution(modules))
+            loaded = thinlink.load_summaries(summaries)
+            self.targets = {o: llvm.TargetInfo(*s["target"]) for o, s in loaded.items() if "target" in s}
+            decisions = thinlink.thin_link(loaded, digests, self.opts.thin_link, self._resolution(modules))
             if len(modules) == len(self.plan.modules):
                 self.cache.save_link(modules, decisions)
         promotions = {o: d.promote for o, d in decisions.items()}
@@ -132,7 +134,8 @@ class Build:
             Round("round 1", workers.round_one, opts.llvm_options(1), cgdata=reader, blobs=exporters,
                   keep=("ir",)), modules,
             lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides, opts.final_layout(1),
-                                          imports.get(m.output), opts.layout.assembler),
+                                          imports.get(m.output), opts.layout.assembler,
+                                          self.targets.get(m.output)),
             self.cache.round_one)
         made = [(m, r1) for m in modules if (r1 := self.result.round_one.get(m.output)) is not None and not r1.cached]
         if self.cache.store is not None:

@@ -51,6 +51,7 @@ class RoundOneJob:
     layout: layout_.Layout | None = None
     imports: Imports | None = None
     assembler: tuple[str, ...] | None = None  # for assembly a cross target cannot parse in process
+    target: llvm.TargetInfo | None = None  # the module's own, as its summary read it; None: read here
 
     def blob_digests(self) -> list[str]:
         """The exporters' bytes the job reads through `blob`: an executor must get them to its worker."""
@@ -194,13 +195,17 @@ def blob(digest: str) -> bytes:
 
 
 def summarize(job: tuple[str, bytes]) -> tuple[bytes, float]:
-    """A module's summary for the thin link (msgpack): its defined globals, their sizes, calls and references;
-    and the seconds it took (worker time, like a round's timings)."""
+    """A module's summary for the thin link (msgpack): its defined globals, their sizes, calls and references,
+    and its target (round one's, read from the text printed here anyway); and the seconds it took (worker
+    time, like a round's timings). A summary cached before it had a target still serves: round one reads it."""
     from . import irtext
     start = time.perf_counter()
     name, data = job
-    summary = msgpack.packb(irtext.summarize(llvm.text(llvm.parse_module(data, name))))
-    return summary, time.perf_counter() - start
+    mod = llvm.parse_module(data, name)
+    text = llvm.text(mod)
+    summary = irtext.summarize(text)
+    summary["target"] = list(astuple(llvm.target_info(mod, text)))  # round one then need not print it again
+    return msgpack.packb(summary), time.perf_counter() - start
 
 
 # An exporter's promoted, printed and parsed IR, kept for the worker's next importer of it: most modules
@@ -249,7 +254,7 @@ def round_one(job: RoundOneJob) -> Result:
     mod = llvm.parse_module(job.data, job.name)
     # The module's own target, before imports bring other modules' functions (and their CPU, features and
     # module flags): read first, it is also a print of the smaller module.
-    target = job.overrides.apply(llvm.target_info(mod))
+    target = job.overrides.apply(job.target or llvm.target_info(mod))
     if job.imports is not None:
         _import(mod, job, job.imports)
     if job.overrides.cpu is not None or job.overrides.features is not None:
