@@ -187,30 +187,55 @@ def test_progress_line_on_a_terminal(tmp_path):
     assert "[round 1 7/7]" in text and "[round 2 7/7]" in text and "built 7/7 modules" in text
 
 
+def _processes() -> list[tuple[int, int, int, str]]:
+    """(pid, parent, session, command line) of every live process (zombies are gone for good)."""
+    out = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline") as f:
+                cmdline = f.read()
+        except (OSError, ValueError):
+            continue
+        if fields[0] != "Z":
+            out.append((int(entry), int(fields[1]), int(fields[4]), cmdline))
+    return out
+
+
+def _fork_server_of(pid: int) -> bool:
+    return any(parent == pid and "twopass.zygote" in cmdline for _, parent, _, cmdline in _processes())
+
+
 def test_ctrl_c_at_any_moment_stops_the_build_cleanly(tmp_path):
-    """SIGINT to the build's process group, as a terminal sends it: while workers start (the fork server
-    still importing, a fork half done) or run; one line, status 130, no outputs and no process left behind."""
+    """SIGINT to the build's process group, as a terminal sends it, at moments from the fork server's start
+    (still importing, a fork half done) to the rounds: one line, status 130, no outputs, no process left.
+    (Before the build's first line runs, python itself is still starting, and says so in its own way.)"""
     import signal
     import time
 
     env = dict(os.environ, PYTHONPATH=str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     interrupted = 0
-    for delay in (0.1, 0.13, 0.16, 0.2, 0.3, 0.5):
+    for delay in (0.0, 0.02, 0.04, 0.07, 0.1, 0.2, 0.4):
         out = tmp_path / f"out-{delay}"
         proc = subprocess.Popen([sys.executable, "-m", "twopass", "build", str(DATA / "x86_64"), "-o", str(out),
                                  "-j", "2", "-q", "--no-cache"], stderr=subprocess.PIPE, text=True, env=env,
                                 start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not _fork_server_of(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
         err = proc.communicate(timeout=60)[1]
         if proc.returncode == 0:  # done before the signal came
             continue
         interrupted += 1
-        assert (proc.returncode, err) == (130, "error: interrupted\n")
+        # 130, or python's own end by the signal (-2) when it came while the fork server was being started;
+        # a shell shows both as status 130
+        assert proc.returncode in (130, -signal.SIGINT) and err == "error: interrupted\n", (delay, err)
         assert not out.exists() or not any(out.iterdir())
         deadline = time.monotonic() + 5
-        while (left := subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True).stdout) \
-                and time.monotonic() < deadline:
+        while (left := [p for p in _processes() if p[2] == proc.pid]) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert left == "", f"processes left after an interrupt at {delay} s: {left}"
-    assert interrupted >= 4
+        assert left == [], f"processes left after an interrupt at {delay} s: {left}"
+    assert interrupted >= 5

@@ -112,6 +112,16 @@ def test_a_fork_server_started_ahead_and_never_used_is_killed_at_exit():
     assert not _exists(int(proc.stdout))
 
 
+def test_a_fork_server_that_cannot_start_is_one_error_with_its_reason():
+    from twopass.errors import TwopassError
+
+    with pytest.raises(TwopassError) as e:
+        with Pool(1, pool_jobs.job, pool_jobs.init, ("t",), preload=("no_such_module_here",)) as pool:
+            list(pool.run([(0, ("ok", 1))]))
+    assert str(e.value) == ("twopass's fork server: exited with status 1 before starting a worker: "
+                            "ModuleNotFoundError: No module named 'no_such_module_here'")
+
+
 def test_a_fork_server_killed_between_rounds_is_replaced():
     import signal
 

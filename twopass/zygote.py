@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from typing import TYPE_CHECKING, Callable
 
@@ -69,10 +70,13 @@ class Server:
         ours, theirs = socket.socketpair()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
         # A process group of its own: a Ctrl-C meant for the build reaches the parent only, which stops the
-        # workers, and not this process while it is still starting python (which would print a traceback).
+        # workers. Its stderr is a file of its own, quoted if it fails: a Ctrl-C that still reached it while
+        # it started (before it left the group) prints nothing, and a caller reading the build's stderr
+        # through a pipe does not wait for this process to end.
+        self.stderr = tempfile.TemporaryFile()
         self.popen = subprocess.Popen([sys.executable, "-m", "twopass.zygote", str(theirs.fileno()), *preload],
                                       pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
-                                      process_group=0)
+                                      stderr=self.stderr, process_group=0)
         theirs.close()
         self.sock = ours
         self.lock = threading.Lock()
@@ -98,7 +102,14 @@ class Server:
             raise OSError("no answer")
         return Forked(int.from_bytes(msg, "little"), Connection(ours.detach()), fds[0])
 
+    def failure(self) -> str:
+        """The last line the server wrote before it died."""
+        self.stderr.seek(0)
+        lines = [ln.strip() for ln in self.stderr.read()[-4096:].decode("utf-8", "replace").splitlines()]
+        return next((ln for ln in reversed(lines) if ln), "")
+
     def close(self) -> None:
+        self.stderr.close()
         self.sock.close()
         if not self.used:  # maybe still importing: nothing to wait for
             self.popen.kill()
@@ -117,6 +128,8 @@ def _server(preload: tuple[str, ...]) -> Server:
     """The running server for `preload`; under _SERVERS_LOCK."""
     server = _SERVERS.get(preload)
     if server is None or server.popen.poll() is not None:
+        if server is not None:
+            server.close()
         server = _SERVERS[preload] = Server(preload)
     return server
 
@@ -142,7 +155,9 @@ def fork(preload: tuple[str, ...]) -> Forked:
             except subprocess.TimeoutExpired:
                 server.popen.kill()
                 code = server.popen.wait()
-    raise TwopassError("twopass's fork server", f"exited with status {code} before starting a worker")
+    last = server.failure()
+    raise TwopassError("twopass's fork server", f"exited with status {code} before starting a worker"
+                       + (f": {last}" if last else ""))
 
 
 def _close_servers() -> None:
