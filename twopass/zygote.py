@@ -70,13 +70,13 @@ class Server:
         ours, theirs = socket.socketpair()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
         # A process group of its own: a Ctrl-C meant for the build reaches the parent only, which stops the
-        # workers. Its stderr is a file of its own, quoted if it fails: a Ctrl-C that still reached it while
-        # it started (before it left the group) prints nothing, and a caller reading the build's stderr
-        # through a pipe does not wait for this process to end.
+        # workers. Its output is a file of its own, quoted if it fails: a Ctrl-C that still reached it while
+        # it started (before it left the group) prints nothing, a worker cannot write into the build's
+        # stdout, and a caller reading the build's output through a pipe does not wait for this process.
         self.stderr = tempfile.TemporaryFile()
         self.popen = subprocess.Popen([sys.executable, "-m", "twopass.zygote", str(theirs.fileno()), *preload],
                                       pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
-                                      stderr=self.stderr, process_group=0)
+                                      stdout=self.stderr, stderr=self.stderr, process_group=0)
         theirs.close()
         self.sock = ours
         self.lock = threading.Lock()
