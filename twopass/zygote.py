@@ -53,7 +53,7 @@ class Forked:
     def join(self, timeout: float | None = None) -> None:
         if self.sentinel >= 0:
             select.select([self.sentinel], [], [], timeout)
-        self.exitcode
+        _ = self.exitcode  # takes the status in, if it came
 
     def kill(self) -> None:
         if self.exitcode in (None, _UNKNOWN):  # not reaped by the server, so the pid is still this child's
@@ -144,7 +144,7 @@ def start(preload: tuple[str, ...]) -> None:
 
 def fork(preload: tuple[str, ...]) -> Forked:
     """A child of the server for `preload`, started on first use, and once more if it died (the OOM killer)."""
-    for attempt in range(2):
+    for _ in range(2):
         with _SERVERS_LOCK:
             server = _server(preload)
         try:
