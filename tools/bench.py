@@ -58,21 +58,22 @@ class TreeSampler(threading.Thread):
     proportional set size (PSS): workers forked from one server share LLVM's pages, and summing their RSS
     would count those pages once per worker; for a single process like lld, PSS and RSS agree.
 
-    A sample counts towards the peak only if the next one finds the same processes. The processes are read
-    one after another, so when one ends mid-sample, the pages it shared can be counted in its share and
-    again whole in a survivor's: such samples put a build's peak up to 40% above every steady one."""
+    A sample counts towards the peak only if the processes are the same after it was read as before. They are
+    read one after another, so a process that starts or ends mid-sample moves the pages it shares between
+    the shares read and those still to read: counted twice, they put a build's peak up to 40% above every
+    steady sample (AArch64 Lua with GNU as: 192-225 MB among steady 157s)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid, self.peak_rss, self.ticks, self.done = pid, 0, {}, threading.Event()
-        self.last: tuple[frozenset, int] | None = None
 
     def run(self) -> None:
         while not self.done.is_set():
             self.sample()
             self.done.wait(0.02)
 
-    def sample(self) -> None:
+    def tree(self) -> dict[int, tuple[int, int, int]]:
+        """(parent, CPU ticks, resident pages) of `pid` and every process descending from it."""
         stats = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
@@ -88,15 +89,16 @@ class TreeSampler(threading.Thread):
             new = {p for p, (ppid, _, _) in stats.items() if ppid in tree} - tree
             tree |= new
             grew = bool(new)
+        return {p: stats[p] for p in tree & stats.keys()}
+
+    def sample(self) -> None:
+        tree = self.tree()
         rss = 0
-        pids = frozenset(tree & stats.keys())
-        for p in pids:
-            _, ticks, pages = stats[p]
+        for p, (_, ticks, pages) in tree.items():
             self.ticks[p] = max(self.ticks.get(p, 0), ticks)
             rss += _pss(p, pages * PAGE)
-        if self.last is not None and self.last[0] == pids:
-            self.peak_rss = max(self.peak_rss, self.last[1])
-        self.last = (pids, rss)
+        if self.tree().keys() == tree.keys():
+            self.peak_rss = max(self.peak_rss, rss)
 
 
 def _pss(pid: int, rss: int) -> int:
