@@ -253,7 +253,7 @@ def round_one(job: RoundOneJob) -> Result:
     clock = _Clock()
     mod = llvm.parse_module(job.data, job.name)
     # The module's own target, before imports bring other modules' functions (and their CPU, features and
-    # module flags): read first, it is also a print of the smaller module.
+    # module flags): its summary's reading, else read here first, when the print is of the smaller module.
     target = job.overrides.apply(job.target or llvm.target_info(mod))
     if job.imports is not None:
         _import(mod, job, job.imports)
