@@ -83,6 +83,22 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
     return lines[0]
 
 
+def processes() -> list[tuple[int, int, int, str]]:
+    """(pid, parent, session, command line) of every live process (zombies are gone for good)."""
+    out = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline") as f:
+                cmdline = f.read().replace("\0", " ")
+        except (OSError, ValueError):
+            continue
+        if fields[0] != "Z":
+            out.append((int(entry), int(fields[1]), int(fields[4]), cmdline))
+    return out
+
+
 def zig_available() -> bool:
     return shutil.which(sys.executable) is not None and subprocess.run(
         [sys.executable, "-c", "import ziglang"], capture_output=True).returncode == 0

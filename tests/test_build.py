@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, assert_clean_error
+from conftest import DATA, assert_clean_error, processes
 
 HERE = Path(__file__).resolve().parent
 EXPECTED = (DATA / "expected-output.txt").read_text()
@@ -187,24 +187,8 @@ def test_progress_line_on_a_terminal(tmp_path):
     assert "[round 1 7/7]" in text and "[round 2 7/7]" in text and "built 7/7 modules" in text
 
 
-def _processes() -> list[tuple[int, int, int, str]]:
-    """(pid, parent, session, command line) of every live process (zombies are gone for good)."""
-    out = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/cmdline") as f:
-                cmdline = f.read()
-        except (OSError, ValueError):
-            continue
-        if fields[0] != "Z":
-            out.append((int(entry), int(fields[1]), int(fields[4]), cmdline))
-    return out
-
-
 def _fork_server_of(pid: int) -> bool:
-    return any(parent == pid and "twopass.zygote" in cmdline for _, parent, _, cmdline in _processes())
+    return any(parent == pid and "twopass.zygote" in cmdline for _, parent, _, cmdline in processes())
 
 
 def test_ctrl_c_at_any_moment_stops_the_build_cleanly(tmp_path):
@@ -235,7 +219,7 @@ def test_ctrl_c_at_any_moment_stops_the_build_cleanly(tmp_path):
         assert proc.returncode in (130, -signal.SIGINT) and err == "error: interrupted\n", (delay, err)
         assert not out.exists() or not any(out.iterdir())
         deadline = time.monotonic() + 5
-        while (left := [p for p in _processes() if p[2] == proc.pid]) and time.monotonic() < deadline:
+        while (left := [p for p in processes() if p[2] == proc.pid]) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert left == [], f"processes left after an interrupt at {delay} s: {left}"
     assert interrupted >= 5

@@ -6,6 +6,7 @@ import os
 
 import pool_jobs
 import pytest
+from conftest import processes
 from twopass.pool import Pool
 
 
@@ -42,18 +43,7 @@ def test_what_workers_log_comes_back_with_their_answers(caplog):
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
-    out = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline") as f:
-                cmdline = f.read().replace("\0", " ")
-        except (OSError, ValueError):
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-            out.append((int(entry), cmdline))
-    return out
+    return [(p, cmdline) for p, parent, _, cmdline in processes() if parent == pid]
 
 
 def test_workers_fork_from_our_server_and_nothing_else_starts(tmp_path):
@@ -137,15 +127,7 @@ def test_a_fork_server_killed_between_rounds_is_replaced():
 
 
 def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:  # reaped since
-        return False
+    return any(p == pid for p, *_ in processes())
 
 
 def test_stop_on_failure_starts_no_new_job():
