@@ -149,11 +149,7 @@ def _close_spares() -> None:
         for spares in _SPARES.values():
             for popen, conn in spares:
                 conn.close()
-                try:
-                    popen.wait(5)
-                except subprocess.TimeoutExpired:
-                    popen.kill()
-                    popen.wait()
+                zygote.reap(popen)
         _SPARES.clear()
 
 

@@ -113,11 +113,16 @@ class Server:
         self.sock.close()
         if not self.used:  # maybe still importing: nothing to wait for
             self.popen.kill()
-        try:
-            self.popen.wait(5)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+        reap(self.popen)
+
+
+def reap(popen: subprocess.Popen, timeout: float = 5) -> int:
+    """A child's exit status, once it has ended by itself within `timeout` seconds, else killed."""
+    try:
+        return popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        popen.kill()
+        return popen.wait()
 
 
 _SERVERS: dict[tuple[str, ...], Server] = {}
@@ -150,11 +155,7 @@ def fork(preload: tuple[str, ...]) -> Forked:
         try:
             return server.fork()
         except OSError:
-            try:
-                code = server.popen.wait(5)
-            except subprocess.TimeoutExpired:
-                server.popen.kill()
-                code = server.popen.wait()
+            code = reap(server.popen)
     last = server.failure()
     raise TwopassError("twopass's fork server", f"exited with status {code} before starting a worker"
                        + (f": {last}" if last else ""))
