@@ -289,9 +289,14 @@ def executor(args):
         yield ex
 
 
+def local(args) -> bool:
+    """Whether the arguments build on this machine (name no Dask scheduler)."""
+    return args.scheduler is None and args.scheduler_file is None
+
+
 def cluster(args):
     """The Dask cluster the arguments name, or None for this machine."""
-    if args.scheduler is None and args.scheduler_file is None:
+    if local(args):
         return None
     if args.scheduler is not None and args.scheduler_file is not None:
         raise TwopassError("--scheduler", "give the scheduler's address or its file, not both")

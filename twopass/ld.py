@@ -115,7 +115,9 @@ def _link_program(linker: list[str], args: list[Arg], own: argparse.Namespace, v
     inputs = linkinputs.scan(plain)
     if not inputs:
         return _link(linker, plain, verbose)[0]  # no bitcode: exactly the real linker's run
-    if own.scheduler is None and own.scheduler_file is None:
+    from . import cli
+
+    if cli.local(own):
         from .executor import LocalExecutor
 
         LocalExecutor().prepare()  # the fork server's start overlaps the real linker's resolution
