@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 _NAME = r'(?:"(?:[^"\\]|\\.)*"|[-a-zA-Z$._][-a-zA-Z$._0-9]*|\d+)'
 _REF = re.compile(r"@(" + _NAME + ")")
-_CALL = re.compile(r"\b(?:call|invoke|callbr)\b[^@%]*?@(" + _NAME + r")\(")
+# A call's callee, in a function's instructions joined by newlines: no match crosses a line.
+_CALL = re.compile(r'\b(?:call|invoke|callbr)\b[^@%\n]*?@("(?:[^"\\\n]|\\.)*"|[-a-zA-Z$._][-a-zA-Z$._0-9]*|\d+)\(')
 _GLOBAL = re.compile(r"^@(" + _NAME + r") = ")
 _DEFINE = re.compile(r"^(define|declare) (.*?)@(" + _NAME + r")\(")
 
@@ -162,20 +163,22 @@ def _refs(text: str) -> list[str]:
     return [unquote(n) for n in _REF.findall(text)]
 
 
-def summarize(text: str) -> dict:
-    """What the thin link needs of one module, as msgpack-able data: each defined global's linkage,
-    visibility, size, call edges, references and whether it may be imported."""
-    ir = parse(text)
+def summarize(text: str | ParsedIR) -> dict:
+    """What the thin link needs of one module (printed, or parsed already), as msgpack-able data: each defined
+    global's linkage, visibility, size, call edges, references and whether it may be imported."""
+    ir = parse(text) if isinstance(text, str) else text
     functions, variables = {}, {}
     for name, ent in ir.entities.items():
         if name.startswith("llvm."):
             continue
         if ent.kind == "function":
             insts = _instructions(ent.body)
-            calls = sorted({unquote(n) for ln in insts for n in _CALL.findall(ln)})
-            refs = sorted(set(_refs(ent.head + "\n" + "\n".join(insts))) - set(calls) - {name})
+            body = "\n".join(insts)
+            calls = sorted({unquote(n) for n in _CALL.findall(body)})
+            named = set(_refs(ent.head + "\n" + body))
             functions[name] = {"linkage": ent.linkage, "visibility": ent.visibility, "insts": len(insts),
-                               "calls": calls, "refs": refs, "why_not": _why_not_importable(ir, ent, insts)}
+                               "calls": calls, "refs": sorted(named - set(calls) - {name}),
+                               "why_not": _why_not_importable(ir, ent, body, named)}
         elif ent.defined:
             variables[name] = {"linkage": ent.linkage, "visibility": ent.visibility, "kind": ent.kind,
                                "refs": sorted(set(_refs(ent.head.split(" = ", 1)[1])) - {name}),
@@ -186,8 +189,29 @@ def summarize(text: str) -> dict:
             "structors": sorted({r for e in structors for r in _refs(e.head.split(" = ", 1)[1])})}
 
 
-def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
-    """LLVM's reasons a function stays in its module, in short; empty when it may be imported."""
+_TARGET_ATTR = re.compile(r'"(target-cpu|target-features)"="([^"]*)"')
+_FN_GROUP = re.compile(r" #(\d+)")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_PIC = re.compile(r'^!\d+ = !\{i32 \d+, !"(?:PIC|PIE) Level", i32 (\d+)\}$')
+
+
+def target(ir: ParsedIR) -> tuple[str, str, bool]:
+    """The CPU and features every defined function names (else ""), and whether the module flags say PIC/PIE.
+    A function's own attributes are the group its header names last (the printer puts them in one)."""
+    cpus, features = set(), set()
+    for ent in ir.entities.values():
+        if ent.kind == "function":
+            groups = _FN_GROUP.findall(_QUOTED.sub('""', ent.head))
+            attrs = dict(_TARGET_ATTR.findall(ir.attributes.get(groups[-1], ""))) if groups else {}
+            cpus.add(attrs.get("target-cpu", ""))
+            features.add(attrs.get("target-features", ""))
+    pic = any(int(m[1]) > 0 for line in ir.metadata if (m := _PIC.match(line)))
+    return cpus.pop() if len(cpus) == 1 else "", features.pop() if len(features) == 1 else "", pic
+
+
+def _why_not_importable(ir: ParsedIR, ent: Entity, body: str, named: set[str]) -> str:
+    """LLVM's reasons a function stays in its module, in short; empty when it may be imported. `body`: its
+    instructions; `named`: the globals its header and body name."""
     if ent.linkage not in ("external", *LOCAL):
         return f"{ent.linkage} linkage"
     head_tail = ent.head[ent.head.index("@"):]
@@ -196,12 +220,11 @@ def _why_not_importable(ir: ParsedIR, ent: Entity, insts: list[str]) -> str:
     if any(_GROUP.fullmatch(g) and "noinline" in ir.attributes.get(g[1:], "").split()
            for g in re.findall(r"#\d+", head_tail)) or " noinline " in ent.head:
         return "noinline"
-    body = "\n".join(insts)
     if "asm" in body and re.search(r"\basm\b", body):
         return "inline asm"
     if "blockaddress(" in body or "dso_local_equivalent" in body or "no_cfi" in body:
         return "block address or symbol equivalence"
-    for ref in set(_refs(ent.head + "\n" + body)):
+    for ref in sorted(named):  # the first reason by name, not by the set's order, which changes per process
         target = ir.entities.get(ref)
         if target is not None and target.kind == "alias":
             return f"references alias {ref}"

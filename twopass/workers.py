@@ -202,9 +202,9 @@ def summarize(job: tuple[str, bytes]) -> tuple[bytes, float]:
     start = time.perf_counter()
     name, data = job
     mod = llvm.parse_module(data, name)
-    text = llvm.text(mod)
-    summary = irtext.summarize(text)
-    summary["target"] = list(astuple(llvm.target_info(mod, text)))  # round one then need not print it again
+    ir = irtext.parse(llvm.text(mod))
+    summary = irtext.summarize(ir)
+    summary["target"] = list(astuple(llvm.target_info(mod, ir)))  # round one then need not print it again
     return msgpack.packb(summary), time.perf_counter() - start
 
 
