@@ -83,8 +83,8 @@ def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
     return lines[0]
 
 
-def processes() -> list[tuple[int, int, int, str]]:
-    """(pid, parent, session, command line) of every live process (zombies are gone for good)."""
+def processes() -> list[tuple[int, int, int, str, str]]:
+    """(pid, parent, session, command line, name) of every live process (zombies are gone for good)."""
     out = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -92,10 +92,12 @@ def processes() -> list[tuple[int, int, int, str]]:
                 fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{entry}/cmdline") as f:
                 cmdline = f.read().replace("\0", " ")
+            with open(f"/proc/{entry}/comm") as f:
+                name = f.read().strip()
         except (OSError, ValueError):
             continue
         if fields[0] != "Z":
-            out.append((int(entry), int(fields[1]), int(fields[4]), cmdline))
+            out.append((int(entry), int(fields[1]), int(fields[4]), cmdline, name))
     return out
 
 

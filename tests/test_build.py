@@ -188,7 +188,7 @@ def test_progress_line_on_a_terminal(tmp_path):
 
 
 def _fork_server_of(pid: int) -> bool:
-    return any(parent == pid and "twopass.zygote" in cmdline for _, parent, _, cmdline in processes())
+    return any(parent == pid and name == "twopass-server" for _, parent, _, _, name in processes())
 
 
 def test_ctrl_c_at_any_moment_stops_the_build_cleanly(tmp_path):

@@ -43,7 +43,7 @@ def test_what_workers_log_comes_back_with_their_answers(caplog):
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
-    return [(p, cmdline) for p, parent, _, cmdline in processes() if parent == pid]
+    return [(p, name) for p, parent, _, _, name in processes() if parent == pid]
 
 
 def test_workers_fork_from_our_server_and_nothing_else_starts(tmp_path):
@@ -60,9 +60,33 @@ def test_workers_fork_from_our_server_and_nothing_else_starts(tmp_path):
     try:
         workers = [int(p) for p in parent.stdout.readline().split()]
         children = _children(parent.pid)
-        assert len(children) == 1 and " -m twopass.zygote " in children[0][1], children
+        assert [name for _, name in children] == ["twopass-server"], children
         server = children[0][0]
         assert sorted(p for p, _ in _children(server)) == workers
+        assert {name for _, name in _children(server)} == {"twopass-worker"}
+    finally:
+        parent.communicate("\n", timeout=30)
+    assert parent.returncode == 0
+
+
+def test_with_another_thread_running_the_server_starts_afresh_instead_of_forking():
+    """A fork copies only the thread that forks: a lock another thread holds (an import in Dask's connecting
+    thread) would stay held in the copy, so the server is then `python -m twopass.zygote` of its own."""
+    import subprocess
+    import sys
+
+    code = ("import sys, threading, pool_jobs; from twopass.pool import Pool\n"
+            "stop = threading.Event(); threading.Thread(target=stop.wait).start()\n"
+            "with Pool(1, pool_jobs.job, pool_jobs.init, ('t',)) as p:\n"
+            "    print(next(iter(p.run([(0, ('ok', 21))]))).value[1], flush=True); sys.stdin.readline()\n"
+            "stop.set()\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        assert parent.stdout.readline().strip() == "42"
+        children = [(name, cmdline) for _, ppid, _, cmdline, name in processes() if ppid == parent.pid]
+        assert len(children) == 1 and children[0][0] == "twopass-server", children
+        assert " -m twopass.zygote " in children[0][1]
     finally:
         parent.communicate("\n", timeout=30)
     assert parent.returncode == 0
@@ -119,7 +143,7 @@ def test_a_fork_server_killed_between_rounds_is_replaced():
 
     first = run([(0, ("ok", 1))])[0].value[2]
     server = zygote._SERVERS[()].popen
-    server.send_signal(signal.SIGKILL)
+    os.kill(server.pid, signal.SIGKILL)
     server.wait()
     out = run([(i, ("ok", i)) for i in range(3)])
     assert [out[i].value[1] for i in range(3)] == [0, 2, 4] and first not in {o.value[2] for o in out.values()}

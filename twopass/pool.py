@@ -81,9 +81,9 @@ def _worker_main(conn, func, initializer, initargs, log_level, stderr_path) -> N
         except Exception as e:  # a bug of ours: keep the trace in the log, report one line
             logging.getLogger("twopass.worker").debug("%s", traceback.format_exc())
             answer = (key, False, f"internal error: {type(e).__name__}: {e}")
-        _trim()
         conn.send((*answer, records[:]))
         records.clear()
+        _trim()  # while the parent takes the answer in and sends the next job
 
 
 def _trim() -> None:

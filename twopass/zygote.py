@@ -2,8 +2,9 @@
 
 multiprocessing's fork server did this before, but it brings its resource tracker along: a third Python
 process of 9 MB, on AArch64 builds 6% of the build's peak memory, that twopass has nothing for. This server
-is `python -m twopass.zygote FD MODULE...`: it imports the modules (never initializing LLVM, which is not
-fork-safe once it runs), then forks a child for each request on its socket. The request carries the child's
+is a fork of the process that needs workers (when that has no other thread; else `python -m twopass.zygote FD
+MODULE...`, 0.05 s slower to start): it imports the modules (never initializing LLVM, which is not fork-safe
+once it runs), then forks a child for each request on its socket. The request carries the child's
 job socket; the answer is the child's pid and the read end of a pipe on which the server writes the child's
 exit status once it has reaped it, so the pool waits on that pipe as on a child of its own. The server exits
 when its socket closes: when the process that started it ends, however it ends.
@@ -12,6 +13,7 @@ when its socket closes: when the process that started it ends, however it ends.
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import select
 import signal
@@ -68,15 +70,19 @@ class Server:
 
     def __init__(self, preload: tuple[str, ...]):
         ours, theirs = socket.socketpair()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this process imports
         # A process group of its own: a Ctrl-C meant for the build reaches the parent only, which stops the
         # workers. Its output is a file of its own, quoted if it fails: a Ctrl-C that still reached it while
         # it started (before it left the group) prints nothing, a worker cannot write into the build's
         # stdout, and a caller reading the build's output through a pipe does not wait for this process.
         self.stderr = tempfile.TemporaryFile()
-        self.popen = subprocess.Popen([sys.executable, "-m", "twopass.zygote", str(theirs.fileno()), *preload],
-                                      pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
-                                      stdout=self.stderr, stderr=self.stderr, process_group=0)
+        self.popen: subprocess.Popen | _Process
+        if threading.active_count() == 1:
+            self.popen = _fork(theirs.fileno(), preload, self.stderr.fileno())
+        else:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this imports
+            self.popen = subprocess.Popen([sys.executable, "-m", "twopass.zygote", str(theirs.fileno()), *preload],
+                                          pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL,
+                                          stdout=self.stderr, stderr=self.stderr, process_group=0)
         theirs.close()
         self.sock = ours
         self.lock = threading.Lock()
@@ -116,7 +122,74 @@ class Server:
         reap(self.popen)
 
 
-def reap(popen: subprocess.Popen, timeout: float = 5) -> int:
+class _Process:
+    """A child forked from this process, with the part of Popen's interface the server's owner uses."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        self._pidfd = os.pidfd_open(pid)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by someone else's wait
+                pid, status = self.pid, _UNKNOWN << 8
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+                os.close(self._pidfd)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None and not select.select([self._pidfd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired("twopass fork server", timeout or 0)
+        while (code := self.poll()) is None:  # the pidfd is readable once the child has exited
+            select.select([], [], [], 0.001)
+        return code
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def _fork(fd: int, preload: tuple[str, ...], output: int) -> _Process:
+    """The server as a fork of this process (single-threaded: nothing is mid-way in another thread): it
+    skips python's own start, and shares this process's interpreter and modules. The child keeps none of
+    this process's files: every other descriptor is pointed at /dev/null, not closed, so that an object of
+    this process's that still names one closes /dev/null, not a file the server opened since."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return _Process(pid)
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.setpgid(0, 0)
+        gc.freeze()  # this process's objects: never traversed here or in workers, so their pages stay shared
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # not whatever stands for them in this process
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        for name in os.listdir("/proc/self/fd"):
+            other = int(name)
+            if other > 2 and other not in (fd, null):
+                try:
+                    os.dup2(null, other)
+                except OSError:  # the directory listing's own descriptor, closed since
+                    pass
+        main(fd, list(preload))
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def reap(popen: subprocess.Popen | _Process, timeout: float = 5) -> int:
     """A child's exit status, once it has ended by itself within `timeout` seconds, else killed."""
     try:
         return popen.wait(timeout)
@@ -198,6 +271,7 @@ def _serve(sock: socket.socket, child_main: Callable[[Connection], None]) -> Non
                 os.close(fd)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _name("twopass-worker")
             sock.close()
             code = 0
             try:
@@ -252,12 +326,23 @@ def _reap(status: dict[int, int]) -> None:
             os.close(fd)
 
 
+def _name(name: str) -> None:
+    """The name `ps`, `top` and the OOM killer's log show for this process (a fork has its parent's command
+    line)."""
+    try:
+        with open("/proc/self/comm", "w") as f:
+            f.write(name)
+    except OSError:
+        pass
+
+
 def main(fd: int, preload: list[str]) -> None:
     import importlib
 
     from .pool import serve_child
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (kill -INT of the group)
+    _name("twopass-server")
     for name in preload:
         importlib.import_module(name)
     _serve(socket.socket(fileno=fd), serve_child)
