@@ -45,8 +45,15 @@ _DROPPED_LLVM = ("-codegen-data-thinlto-two-rounds", "-enable-global-merge-func"
 _TARGET_FLAGS = {"-float-abi": ("default", "hard")}
 
 
+def console() -> None:
+    """The `ld.twopass` command."""
+    from .cli import exit_now
+
+    exit_now(main())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """The console script: lld's command line in, the real linker's exit status out."""
+    """lld's command line in, the real linker's exit status out."""
     try:
         return run(list(sys.argv[1:] if argv is None else argv))
     except TwopassError as e:
