@@ -216,12 +216,17 @@ class _Worker:
         last = [ln.strip() for ln in tail if ln.strip()]
         return f"worker exited with status {code}" + (f": {last[-1]}" if last else "")
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         if self.proc.is_alive():
             try:
                 self.conn.send(None)
             except OSError:
                 pass
+
+    def stop(self, asked: bool = False) -> None:
+        if not asked:
+            self.ask_to_stop()
+        if self.proc.is_alive():
             self.proc.join(5)
         if self.proc.is_alive():
             self.proc.kill()
@@ -254,8 +259,10 @@ class Pool:
         self.close()
 
     def close(self) -> None:
+        for w in self.workers:  # all at once: each takes a few ms to end
+            w.ask_to_stop()
         for w in self.workers:
-            w.stop()
+            w.stop(asked=True)
         self.workers = []
         for name in os.listdir(self.tmpdir):
             os.unlink(os.path.join(self.tmpdir, name))
