@@ -47,13 +47,28 @@ SERIAL = ("plan", "thin link", "merge", "size guard", "write")
 QUIET = 2.0  # seconds of nothing before each build: what a cluster's workers see between a team's builds
 
 
-def build(bitcode, out: Path, *extra) -> tuple[float, dict]:
+def build(bitcode, out: Path, *extra, cluster: Cluster | None = None, cpu: dict | None = None
+          ) -> tuple[float, dict]:
+    """The build's wall; with `cpu`, the CPU seconds of the build's own processes and of `cluster`'s added to
+    its lists."""
     report = out.with_suffix(".json")
     time.sleep(QUIET)  # and what the workers do when quiet (start spare children) is not timed in a local build
+    own, theirs = _children_cpu(), cluster.cpu_seconds() if cluster else {}
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "twopass", "build", *map(str, bitcode), "-o", str(out), "--no-cache",
                     "-q", "--report", str(report), *extra], check=True, cwd=ROOT)
-    return time.perf_counter() - start, json.loads(report.read_text())
+    wall = time.perf_counter() - start
+    if cpu is not None:
+        cpu.setdefault("build", []).append(_children_cpu() - own)
+        for kind, seconds in (cluster.cpu_seconds() if cluster else {}).items():
+            cpu.setdefault(kind, []).append(seconds - theirs.get(kind, 0.0))
+    return wall, json.loads(report.read_text())
+
+
+def _children_cpu() -> float:
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def makespan(tasks: list[float], machines: int, per_task: float) -> float:
@@ -119,10 +134,12 @@ def main() -> int:
         build(bitcode, Path(tmp) / "warm-local", "-j", "2")
         build(bitcode, Path(tmp) / "warm-cluster", *dist)
         reports = []
+        cpu: dict[str, dict[str, list[float]]] = {"local": {}, "cluster": {}}
         for i in range(args.repeat):
-            walls["local"].append(build(bitcode, Path(tmp) / f"local{i}", "-j", "2")[0])
+            walls["local"].append(build(bitcode, Path(tmp) / f"local{i}", "-j", "2", cluster=cluster,
+                                        cpu=cpu["local"])[0])
             peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
-            wall, report = build(bitcode, Path(tmp) / f"cluster{i}", *dist)
+            wall, report = build(bitcode, Path(tmp) / f"cluster{i}", *dist, cluster=cluster, cpu=cpu["cluster"])
             peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values()) \
                 - peer
             walls["cluster"].append(wall)
@@ -151,7 +168,9 @@ def main() -> int:
               "bytes_per_module": {k: v / n for k, v in moved.items()},
               "round2_on_round1_worker": f"{placement['round2_on_round1_worker']}/{placement['round2_tasks']}",
               "per_task_seconds": per_task, "serial_seconds": serial, "projection_lua": lua,
-              "projection_synthetic": {"modules": args.modules, "serial_seconds": big_serial, **synth}}
+              "projection_synthetic": {"modules": args.modules, "serial_seconds": big_serial, **synth},
+              "cpu_seconds": {build: {kind: statistics.median(v) for kind, v in kinds.items()}
+                              for build, kinds in cpu.items()}}
     lines = []
 
     def say(line: str) -> None:
@@ -165,6 +184,9 @@ def main() -> int:
     say("bytes per module: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in result["bytes_per_module"].items()))
     say(f"round two on its round-one worker: {result['round2_on_round1_worker']}; fitted cost per task "
           f"{1000 * per_task:.0f} ms, client serial phases {serial:.2f}s")
+    for name, kinds in result["cpu_seconds"].items():
+        say(f"CPU seconds per {name} build (medians): " + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items())
+            + f", in all {sum(kinds.values()):.2f}")
     for name, proj in (("Lua", lua), (f"{args.modules} modules", synth)):
         say(f"{name}: critical path {proj['critical_path']:.2f}s; " +
               ", ".join(f"{m} machines {proj[str(m)]:.2f}s" for m in MACHINES))
@@ -199,6 +221,12 @@ def page(result: dict, lines: list[str], args) -> str:
         f"| overhead against that | {100 * result['overhead_against_alone']:+.1f}% |", "",
         "The pairs share the machine with the idle cluster, whose own processes (scheduler, workers, nannies) "
         "slow the local build too; the last two rows count that against the cluster.", "",
+        "CPU seconds per build (medians; `build` is the `twopass build` process and its children: the local "
+        "pool's workers, and for a cluster build its client and the summaries made here while it connects):", "",
+        "| build | " + " | ".join(kinds := list(result["cpu_seconds"]["cluster"])) + " | in all |",
+        "|---|" + "---:|" * (len(kinds) + 1),
+        *[f"| {name} | " + " | ".join(f"{cpu.get(k, 0.0):.2f}" for k in kinds) + f" | {sum(cpu.values()):.2f} |"
+          for name, cpu in result["cpu_seconds"].items()], "",
         f"Bytes per module: {moved['to_cluster'] / 1024:.1f} KiB to the cluster, {moved['from_cluster'] / 1024:.1f} "
         f"KiB back, {moved['worker_to_worker'] / 1024:.1f} KiB between workers. Round two on its round-one worker: "
         f"{result['round2_on_round1_worker']}.", "",

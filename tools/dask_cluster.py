@@ -119,6 +119,25 @@ class Cluster:
             found |= frontier
         return found
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of the scheduler, of the Dask worker processes themselves (nannies, workers) and of
+        twopass's children of the workers (LLVM), each with its children that ended and were waited for."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {"scheduler": 0.0, "dask workers": 0.0, "twopass children": 0.0}
+        for name, proc in self.procs.items():
+            for pid in {proc.pid} | self.descendants(name):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    with open(f"/proc/{pid}/cmdline") as f:
+                        cmdline = f.read().replace("\0", " ")
+                except OSError:
+                    continue
+                kind = "scheduler" if name == "scheduler" else \
+                    "twopass children" if " -m twopass." in cmdline else "dask workers"
+                out[kind] += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+        return out
+
     def kill(self, name: str) -> None:
         proc = self.procs.pop(name)
         os.killpg(proc.pid, signal.SIGKILL)
