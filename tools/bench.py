@@ -241,25 +241,25 @@ TARGETS_TEXT = {"cold wall / lld two rounds": "<= 1.55", "orchestration overhead
 MISSED = {
     "cold wall / lld two rounds":
         "twopass does the LLVM work of lld's two rounds (import, optimize and codegen every module, codegen again "
-        "from the saved IR), but in llvmlite's LLVM, which is built with assertions: the very modules lld's "
-        "backends optimize (its `--save-temps` `.3.import.bc`) take 10.7 s to optimize and codegen through "
-        "llvmlite on one core, while lld's whole single-threaded link of them takes 7.0 s (1.5x; the row "
-        "\"twopass worker CPU\" shows it per run). On top come an assembly round trip per final object "
-        "(in process on x86-64; on AArch64 an external `zig cc` per module, whose start-up makes that target "
-        "slower still), the thin link's summaries and the final link. Without importing (`--no-import`) twopass "
-        "does less LLVM work than lld, which is the row below.",
+        "from the saved IR), but in llvmlite's LLVM, which is built with assertions: about 1.3x the CPU of lld's "
+        "LLVM on the same work (the row \"twopass worker CPU\"; docs/benchmarks-speed.md splits it by phase). "
+        "On top come an assembly round trip per final object (in process on x86-64; on AArch64 this page's "
+        "builds pass `--assembler` with `zig cc`, a process per module), the thin link's summaries, the work "
+        "between rounds and the final link. Without importing "
+        "(`--no-import`) twopass does less LLVM work than lld, which is the row below.",
     "warm / cold":
-        "a warm build is one Python process that starts, imports, checks the cache entries and writes 33 objects; "
-        "starting the interpreter alone is about 1% of a cold build, imports most of the rest.",
+        "a warm build is one Python process that starts, imports, reads the cache's record of the build and "
+        "writes 33 objects; starting the interpreter and its imports are most of it.",
     "peak memory cold / lld two rounds":
         "twopass runs LLVM in separate worker processes (LLVM's options are process-global and a fatal error must "
         "not take the build down), each with its own heap, next to the fork server and the parent; lld runs one "
-        "LLVM with threads. On AArch64 each job also runs the external assembler (a clang process of about 45 MB "
-        "next to its worker): `no-import` needs as much, so importing is not what costs it.",
+        "LLVM with threads. On AArch64 this page's builds assemble with `zig cc` (a clang process of about 45 MB "
+        "next to each worker); docs/benchmarks-speed.md measures the default (in process, a second LLVM in "
+        "each worker) and docs/benchmarks-speed-gnu-as.md GNU as.",
     "orchestration overhead (cold)":
-        "every phase (summaries, round one, round two) starts its own pool of worker processes (round two's must "
-        "be new processes), and in between the parent runs the thin link, the merge and the cache; with an "
-        "external assembler process per module (AArch64) the last jobs of a round finish unevenly.",
+        "between the rounds the parent runs the thin link, the merge, the size guard and the cache's writes, "
+        "while the cores wait; handing jobs out and taking answers in is about 2% of it "
+        "(docs/benchmarks-speed.md).",
 }
 
 
