@@ -69,14 +69,20 @@ def test_workers_fork_from_our_server_and_nothing_else_starts(tmp_path):
     assert parent.returncode == 0
 
 
-def test_with_another_thread_running_the_server_starts_afresh_instead_of_forking():
+_ANOTHER_THREAD = "stop = threading.Event(); threading.Thread(target=stop.wait).start()\n"
+_FORK_FAILS = ("def no_memory(): raise OSError(12, 'Cannot allocate memory')\n"  # what strict overcommit gives
+               "os.fork = no_memory; stop = threading.Event()\n")
+
+
+@pytest.mark.parametrize("why", [_ANOTHER_THREAD, _FORK_FAILS], ids=["another thread", "fork fails"])
+def test_the_server_starts_afresh_when_it_cannot_be_a_fork(why):
     """A fork copies only the thread that forks: a lock another thread holds (an import in Dask's connecting
-    thread) would stay held in the copy, so the server is then `python -m twopass.zygote` of its own."""
+    thread) would stay held in the copy; and a fork of a large process can fail for memory. The server is then
+    `python -m twopass.zygote` of its own."""
     import subprocess
     import sys
 
-    code = ("import sys, threading, pool_jobs; from twopass.pool import Pool\n"
-            "stop = threading.Event(); threading.Thread(target=stop.wait).start()\n"
+    code = ("import os, sys, threading, pool_jobs; from twopass.pool import Pool\n" + why +
             "with Pool(1, pool_jobs.job, pool_jobs.init, ('t',)) as p:\n"
             "    print(next(iter(p.run([(0, ('ok', 21))]))).value[1], flush=True); sys.stdin.readline()\n"
             "stop.set()\n")

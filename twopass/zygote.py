@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from typing import TYPE_CHECKING, Callable
 
 from .errors import TwopassError
@@ -76,8 +77,9 @@ class Server:
         # stdout, and a caller reading the build's output through a pipe does not wait for this process.
         self.stderr = tempfile.TemporaryFile()
         self.popen: subprocess.Popen | _Process
-        if threading.active_count() == 1:
-            self.popen = _fork(theirs.fileno(), preload, self.stderr.fileno())
+        forked = _fork(theirs.fileno(), preload, self.stderr.fileno()) if threading.active_count() == 1 else None
+        if forked is not None:
+            self.popen = forked
         else:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # what this imports
             self.popen = subprocess.Popen([sys.executable, "-m", "twopass.zygote", str(theirs.fileno()), *preload],
@@ -128,7 +130,10 @@ class _Process:
     def __init__(self, pid: int):
         self.pid = pid
         self.returncode: int | None = None
-        self._pidfd = os.pidfd_open(pid)
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except OSError:  # a kernel before 5.3: wait() polls
+            self._pidfd = -1
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -138,13 +143,17 @@ class _Process:
                 pid, status = self.pid, _UNKNOWN << 8
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
-                os.close(self._pidfd)
+                if self._pidfd >= 0:
+                    os.close(self._pidfd)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        if self.returncode is None and not select.select([self._pidfd], [], [], timeout)[0]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if self.returncode is None and self._pidfd >= 0 and not select.select([self._pidfd], [], [], timeout)[0]:
             raise subprocess.TimeoutExpired("twopass fork server", timeout or 0)
         while (code := self.poll()) is None:  # the pidfd is readable once the child has exited
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("twopass fork server", timeout or 0)
             select.select([], [], [], 0.001)
         return code
 
@@ -153,14 +162,17 @@ class _Process:
             os.kill(self.pid, signal.SIGKILL)
 
 
-def _fork(fd: int, preload: tuple[str, ...], output: int) -> _Process:
+def _fork(fd: int, preload: tuple[str, ...], output: int) -> _Process | None:
     """The server as a fork of this process (single-threaded: nothing is mid-way in another thread): it
     skips python's own start, and shares this process's interpreter and modules. The child keeps none of
     this process's files: every other descriptor is pointed at /dev/null, not closed, so that an object of
     this process's that still names one closes /dev/null, not a file the server opened since."""
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no memory to copy this process's page tables (strict overcommit): start one afresh
+        return None
     if pid:
         return _Process(pid)
     code = 1
