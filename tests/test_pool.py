@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pool_jobs
@@ -42,31 +43,40 @@ def test_what_workers_log_comes_back_with_their_answers(caplog):
     assert got == ["from job 0", "from job 1", "from job 2"]
 
 
-def _children(pid: int) -> list[tuple[int, str]]:
-    return [(p, name) for p, parent, _, _, name in processes() if parent == pid]
+def _children(pid: int) -> list[tuple[int, str, str]]:
+    """(pid, name, command line) of each child of `pid`."""
+    return [(p, name, cmdline) for p, parent, _, cmdline, name in processes() if parent == pid]
+
+
+@contextlib.contextmanager
+def _pool_in_a_child(code: str):
+    """A python running `code` (which prints a line once its pool has answered, then waits for one on stdin),
+    its output's first line, and its own pid; it must end with status 0 when let go."""
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        yield parent.stdout.readline(), parent.pid
+    finally:
+        parent.communicate("\n", timeout=30)
+    assert parent.returncode == 0
 
 
 def test_workers_fork_from_our_server_and_nothing_else_starts(tmp_path):
     """No resource tracker or other helper next to the server: its 9 MB were 6% of an AArch64 build's peak."""
-    import subprocess
-    import sys
-
     code = ("import os, sys, pool_jobs; from twopass.pool import Pool\n"
             "with Pool(2, pool_jobs.job, pool_jobs.init, ('t',)) as p:\n"
             "    pids = sorted({o.value[2] for o in p.run([(i, ('ok', i)) for i in range(4)])})\n"
             "    print(*pids, flush=True); sys.stdin.readline()\n")
-    parent = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    try:
-        workers = [int(p) for p in parent.stdout.readline().split()]
-        children = _children(parent.pid)
-        assert [name for _, name in children] == ["twopass-server"], children
+    with _pool_in_a_child(code) as (line, pid):
+        workers = [int(p) for p in line.split()]
+        children = _children(pid)
+        assert [name for _, name, _ in children] == ["twopass-server"], children
         server = children[0][0]
-        assert sorted(p for p, _ in _children(server)) == workers
-        assert {name for _, name in _children(server)} == {"twopass-worker"}
-    finally:
-        parent.communicate("\n", timeout=30)
-    assert parent.returncode == 0
+        assert sorted(p for p, _, _ in _children(server)) == workers
+        assert {name for _, name, _ in _children(server)} == {"twopass-worker"}
 
 
 _ANOTHER_THREAD = "stop = threading.Event(); threading.Thread(target=stop.wait).start()\n"
@@ -79,23 +89,15 @@ def test_the_server_starts_afresh_when_it_cannot_be_a_fork(why):
     """A fork copies only the thread that forks: a lock another thread holds (an import in Dask's connecting
     thread) would stay held in the copy; and a fork of a large process can fail for memory. The server is then
     `python -m twopass.zygote` of its own."""
-    import subprocess
-    import sys
-
     code = ("import os, sys, threading, pool_jobs; from twopass.pool import Pool\n" + why +
             "with Pool(1, pool_jobs.job, pool_jobs.init, ('t',)) as p:\n"
             "    print(next(iter(p.run([(0, ('ok', 21))]))).value[1], flush=True); sys.stdin.readline()\n"
             "stop.set()\n")
-    parent = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    try:
-        assert parent.stdout.readline().strip() == "42"
-        children = [(name, cmdline) for _, ppid, _, cmdline, name in processes() if ppid == parent.pid]
-        assert len(children) == 1 and children[0][0] == "twopass-server", children
-        assert " -m twopass.zygote " in children[0][1]
-    finally:
-        parent.communicate("\n", timeout=30)
-    assert parent.returncode == 0
+    with _pool_in_a_child(code) as (line, pid):
+        assert line.strip() == "42"
+        children = _children(pid)
+        assert len(children) == 1 and children[0][1] == "twopass-server", children
+        assert " -m twopass.zygote " in children[0][2]
 
 
 def test_the_fork_server_ends_when_the_process_that_started_it_is_killed():

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_NAME = r'(?:"(?:[^"\\]|\\.)*"|[-a-zA-Z$._][-a-zA-Z$._0-9]*|\d+)'
+_QUOTED_TEXT = r'"(?:[^"\\]|\\.)*"'
+_NAME = r'(?:' + _QUOTED_TEXT + r'|[-a-zA-Z$._][-a-zA-Z$._0-9]*|\d+)'
 _REF = re.compile(r"@(" + _NAME + ")")
 # A call's callee, in a function's instructions joined by newlines: no match crosses a line.
 _CALL = re.compile(r'\b(?:call|invoke|callbr)\b[^@%\n]*?@("(?:[^"\\\n]|\\.)*"|[-a-zA-Z$._][-a-zA-Z$._0-9]*|\d+)\(')
@@ -191,7 +192,7 @@ def summarize(text: str | ParsedIR) -> dict:
 
 _TARGET_ATTR = re.compile(r'"(target-cpu|target-features)"="([^"]*)"')
 _FN_GROUP = re.compile(r" #(\d+)")
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_QUOTED = re.compile(_QUOTED_TEXT)
 _PIC = re.compile(r'^!\d+ = !\{i32 \d+, !"(?:PIC|PIE) Level", i32 (\d+)\}$')
 
 
