@@ -57,11 +57,16 @@ def test_aarch64_two_rounds_and_textual_ir(twopass, tmp_path):
 
 
 def test_outputs_do_not_depend_on_jobs_or_input_order(twopass, tmp_path):
+    """Nor do the saved IR and scratch objects: a worker's earlier modules once renamed a module's struct types."""
     inputs = sorted((DATA / "x86_64").glob("*.o"))
-    assert twopass("build", *inputs, "-o", tmp_path / "a", "-j", "1").returncode == 0
-    assert twopass("build", *reversed(inputs), "-o", tmp_path / "b", "-j", "2").returncode == 0
+    assert twopass("build", *inputs, "-o", tmp_path / "a", "-j", "1", "--no-cache",
+                   "--save-temps", tmp_path / "ta").returncode == 0
+    assert twopass("build", *reversed(inputs), "-o", tmp_path / "b", "-j", "2", "--no-cache",
+                   "--save-temps", tmp_path / "tb").returncode == 0
     a, b = outputs(tmp_path / "a"), outputs(tmp_path / "b")
     assert a == b and len(a) == len(inputs)
+    temps = outputs(tmp_path / "ta")
+    assert temps == outputs(tmp_path / "tb") and len(temps) == 2 * len(inputs) + 1
 
 
 def test_saved_ir_reproduces_round_one_byte_for_byte(twopass, tmp_path):

@@ -69,6 +69,25 @@ def test_the_client_cache_serves_a_cluster_build(tmp_path, cluster):
     assert outputs(local) == outputs(first), proc.stderr.decode()
 
 
+def test_round_one_ir_that_the_client_keeps_comes_back_with_its_result(tmp_path, cluster):
+    """--save-temps (as the cache) takes round one's IR here: brought with the result, not by a task of its own,
+    it is the local build's, and round two still ran where it was made."""
+    temps = {where: tmp_path / f"temps-{where}" for where in ("cluster", "local")}
+    run_twopass("build", DATA / "x86_64", "-o", tmp_path / "c", "--scheduler-file", cluster.scheduler_file,
+                "--no-cache", "--save-temps", temps["cluster"], "--report", tmp_path / "r.json", check=True)
+    run_twopass("build", DATA / "x86_64", "-o", tmp_path / "l", "--no-cache", "--save-temps", temps["local"],
+                check=True)
+    assert outputs(tmp_path / "c") == outputs(tmp_path / "l")
+    kept = outputs(temps["cluster"])
+    assert kept == outputs(temps["local"])
+    assert sum(name.endswith(".opt.bc") for name in kept) == len(list((DATA / "x86_64").glob("*.o")))
+    report = json.loads((tmp_path / "r.json").read_text())
+    ir = sum(m["round1"]["ir_bytes"] for m in report["modules"])
+    assert report["cluster_bytes"]["from_cluster"] > ir  # it came back
+    where = report["placement"]
+    assert where["round2_on_round1_worker"] >= 0.5 * where["round2_tasks"], where
+
+
 def test_llvm_killing_its_process_is_the_module_error_and_the_workers_live_on(tmp_path, cluster):
     bad = corrupt(tmp_path, "abort")
     proc = run_twopass("build", DATA / "x86_64", bad, "-o", tmp_path / "out", "--scheduler-file",

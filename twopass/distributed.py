@@ -84,6 +84,7 @@ class DaskExecutor:
         self._held: dict[str, Any] = {}  # Held.key -> the future of a result that stays on its worker
         self._shared: dict[str, Any] = {}  # digest -> a task holding bytes many jobs need
         self._holder: dict[str, str] = {}  # Held.key -> the worker that made it (its name)
+        self._copies: dict[tuple[str, str], bytes] = {}  # (Held.key, attr) -> its bytes, brought with the result
         self.traffic = {"to_cluster": 0, "from_cluster": 0}  # pickled bytes between this client and the cluster
 
     def _connect(self) -> None:
@@ -119,6 +120,7 @@ class DaskExecutor:
 
     def close(self) -> None:
         self._held.clear()
+        self._copies.clear()
         self._shared.clear()
         self._holder.clear()
         try:
@@ -184,9 +186,23 @@ class DaskExecutor:
             future.release()
 
     def fetch(self, held: list[Held]) -> list[bytes]:
+        """The bytes each Held stands for: the copy that came with the result, else a task where it is."""
+        away = [h for h in held if (h.key, h.attr) not in self._copies]
         futures = [self.client.submit(daskworker.field, self._held[h.key], h.attr, key=self._key("fetch"),
-                                      **_placed(self._where(h))) for h in held]
-        return [self._count_bytes("from_cluster", outcome.value) for outcome in self.client.gather(futures)]
+                                      **_placed(self._where(h))) for h in away]
+        got = {(h.key, h.attr): self._count_bytes("from_cluster", outcome.value)
+               for h, outcome in zip(away, self.client.gather(futures))}
+        return [self._copies.get((h.key, h.attr)) or got[h.key, h.attr] for h in held]
+
+    def _copy_kept(self, outcome: Outcome, keep: tuple[str, ...], key: str) -> Outcome:
+        """The outcome with its kept fields as Held (the result stays on its worker for the next round), their
+        bytes kept here for `fetch`."""
+        value, held = outcome.value, {}
+        for f in keep:
+            if isinstance(data := getattr(value, f, None), bytes) and data:
+                self._copies[key, f] = data
+                held[f] = Held(key, f, len(data))
+        return dataclasses.replace(outcome, value=dataclasses.replace(value, **held)) if held else outcome
 
     def _where(self, held: Held) -> list[str] | None:
         holders = self.client.who_has([self._held[held.key]]).get(self._held[held.key].key, ())
@@ -239,7 +255,8 @@ class DaskExecutor:
             self._held[full.key] = full
             tasks[full.key] = (key, worker, full)
             ready.add(full)
-            if spec.keep:  # what the client needs of it, the rest stays; ahead of the worker's next job
+            if spec.keep and not round_.keep_copy:  # what the client needs of it, the rest stays; ahead of the
+                # worker's next job (a task costs the cluster about as much as bringing 100 KiB here)
                 light = self.client.submit(daskworker.light, full, spec.keep, key=self._key("light"), priority=1)
                 tasks[light.key] = (key, "", light)
                 results[light.key] = full.key
@@ -276,8 +293,11 @@ class DaskExecutor:
                 if stopping and future.cancelled():  # as a local pool: jobs after a failure do not start
                     continue
                 got = [Outcome(k, error=f"Dask task failed: {type(e).__name__}: {e}") for k in members.get(key, [key])]
-            future.release()
+            if not round_.keep_copy:  # else it is the result itself, which stays on its worker for round two
+                future.release()
             outcomes: list[Outcome] = got if isinstance(got, list) else [got]
+            if round_.keep_copy and len(outcomes) == 1 and not outcomes[0].error:
+                outcomes[0] = self._copy_kept(outcomes[0], spec.keep, full_key)
             if len(outcomes) == 1 and not outcomes[0].error and \
                     any(isinstance(getattr(outcomes[0].value, f, None), Held) for f in spec.keep):
                 for f in spec.keep:

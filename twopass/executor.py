@@ -32,6 +32,7 @@ class Round:
     cgdata: bytes | None = None  # the file CGDATA names
     blobs: dict[str, bytes] = field(default_factory=dict)  # sha256 -> bytes, for workers.blob()
     keep: tuple[str, ...] = ()  # result fields an executor may leave where they were made (a Held instead)
+    keep_copy: bool = False  # the caller fetches the kept fields too (its cache): bring a copy with the result
     small: bool = False  # jobs so quick that a remote executor's cost per task would outweigh them
 
     def options_for(self, cgdata_path: str | None) -> tuple[str, ...]:

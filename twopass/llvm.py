@@ -85,13 +85,19 @@ def check_options(options: tuple[str, ...]) -> None:
 
 
 def parse_module(data: bytes, name: str):
-    """Bitcode (raw or wrapped) or textual IR; a parse failure is an InputError with LLVM's first message."""
+    """Bitcode (raw or wrapped) or textual IR; a parse failure is an InputError with LLVM's first message.
+
+    Each module gets an LLVM context of its own. In the shared global one, a worker's earlier modules would
+    rename this one's struct types (`%struct.kv_entry.4`): its saved IR, and so the cache's and --save-temps'
+    bytes, would depend on which jobs the worker ran before (the objects do not), and the types of every
+    module a long-lived worker ever parsed would stay in memory."""
     from . import objfile
+    lib = _lib()
     try:
         if objfile.is_bitcode(data):
-            mod = _lib().parse_bitcode(data)
+            mod = lib.parse_bitcode(data, context=lib.create_context())
         else:
-            mod = _lib().parse_assembly(data.decode("utf-8", "replace"))
+            mod = lib.parse_assembly(data.decode("utf-8", "replace"), context=lib.create_context())
         mod.verify()
     except RuntimeError as e:
         raise InputError(name, "invalid LLVM module: " + _first_error(str(e))) from None
@@ -227,7 +233,7 @@ def weaken(mod, names: tuple[str, ...]) -> None:
 def link_text(mod, text: str, name: str) -> None:
     """Link a module given as IR text into `mod` (an import module)."""
     try:
-        other = _lib().parse_assembly(text)
+        other = _lib().parse_assembly(text, context=mod._context)  # linking needs the module's own context
         other.verify()
     except RuntimeError as e:
         raise InputError(name, "cannot import: " + _first_error(str(e))) from None

@@ -132,7 +132,8 @@ class Build:
         reader = self.reader.raw if self.reader is not None else None
         self.result.round_one = self._round(
             Round("round 1", workers.round_one, opts.llvm_options(1), cgdata=reader, blobs=exporters,
-                  keep=("ir",)), modules,
+                  keep=("ir",), keep_copy=self.cache.store is not None or self.run.save_temps is not None),
+            modules,
             lambda m: workers.RoundOneJob(m.path, m.data, opts.opt_level, opts.overrides, opts.final_layout(1),
                                           imports.get(m.output), opts.layout.assembler,
                                           self.targets.get(m.output)),
