@@ -212,6 +212,7 @@ def test_verify_determinism_builds_on_the_cluster_too(tmp_path, cluster):
                        check=True)
     out = proc.stdout.decode()
     assert "identical across 6 builds" in out and "cluster" in out, out
+    assert "intermediates across the 4 without a cache" in out, out  # the cluster's IR too
 
 
 def test_clang_links_cxx_through_the_cluster(tmp_path, cluster):

@@ -285,3 +285,5 @@ def test_verify_determinism_on_lua():
                            *map(str, corpus.build_bitcode("x86_64"))], capture_output=True)
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"33 objects identical across 5 builds" in proc.stdout
+    # each module's IR and scratch object, and the merged data: the IR once depended on a worker's earlier jobs
+    assert b"and 67 intermediates across the 3 without a cache" in proc.stdout

@@ -70,13 +70,13 @@ def diff_manifests(a: dict, b: dict, a_name: str = "A", b_name: str = "B") -> li
     return out
 
 
-def read_outputs(outdir: str) -> dict[str, bytes]:
-    """Every object under a build's output directory, by relative path."""
+def read_outputs(outdir: str, suffix: str = ".o") -> dict[str, bytes]:
+    """Every object (every file ending in `suffix`) under a build's output directory, by relative path."""
     found = {}
     for dirpath, dirnames, filenames in os.walk(outdir):
         dirnames.sort()
         for name in sorted(filenames):
-            if name.endswith(".o"):
+            if name.endswith(suffix):
                 path = os.path.join(dirpath, name)
                 with open(path, "rb") as f:
                     found[os.path.relpath(path, outdir).replace(os.sep, "/")] = f.read()
@@ -99,10 +99,11 @@ def first_difference(a: bytes, b: bytes) -> str:
     at = next((i for i in range(n) if a[i] != b[i]), n)
     if at == n:
         return f"sizes {len(a)} and {len(b)} (one is a prefix of the other)"
-    for name, start, size in _elf_sections(a):
+    sections = _elf_sections(a)
+    for name, start, size in sections:
         if start <= at < start + size:
             return f"section {name} at offset {at - start:#x} (file offset {at:#x})"
-    return f"file offset {at:#x} (outside any section's contents)"
+    return f"file offset {at:#x}" + (" (outside any section's contents)" if sections else "")
 
 
 def _elf_sections(data: bytes) -> list[tuple[str, int, int]]:
@@ -122,7 +123,9 @@ def verify(inputs: list[str], options, jobs: int = 2, against: str | None = None
            ) -> list[Difference]:
     """Build the inputs five ways (cold cache; warm cache; one job; reversed inputs; another working
     directory, temporary directory and output path), and a sixth on the Dask `cluster` if given, and compare
-    every output with the first build's.
+    every output with the first build's. The builds without a cache also keep their intermediates (round one's
+    IR and scratch objects, the merged data: what the cache keeps), compared among them: a cache is only as
+    deterministic as what it stores, and objects can agree while the IR behind them does not.
 
     Each build runs `twopass.build` with the same typed options in a process of its own (this very twopass,
     installed or from a checkout), started in its own directory with its own TMPDIR."""
@@ -146,12 +149,15 @@ def verify(inputs: list[str], options, jobs: int = 2, against: str | None = None
                 "scheduler_file", "tls_ca_file", "tls_cert", "tls_key") if (v := getattr(cluster, f)) is not None})
             variants["cluster"] = (inputs, RunOptions(jobs=jobs, cache=False), "w3")
         built: dict[str, tuple[dict[str, bytes], dict]] = {}
+        kept: dict[str, dict[str, bytes]] = {}  # a build without a cache -> its intermediates
         problems: list[Difference] = []
         for name, (ins, run, where) in variants.items():
             cwd, tmp = os.path.join(root, where), os.path.join(root, where, "tmp")
             os.makedirs(tmp, exist_ok=True)
             out, man = os.path.join(cwd, f"out-{name}"), os.path.join(cwd, f"{name}.manifest")
-            request = pickle.dumps((ins, options, out, dataclasses.replace(run, manifest=man),
+            temps = None if run.cache else os.path.join(cwd, f"temps-{name}")  # (a cached build with them
+            # would neither leave nor read the build's record, which the warm build is there to read)
+            request = pickle.dumps((ins, options, out, dataclasses.replace(run, manifest=man, save_temps=temps),
                                     cluster if name == "cluster" else None))
             proc = subprocess.run([sys.executable, "-c", "from twopass.determinism import _build; _build()"],
                                   input=request, cwd=cwd, capture_output=True,
@@ -160,15 +166,21 @@ def verify(inputs: list[str], options, jobs: int = 2, against: str | None = None
                 err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
                 return [Difference("build", f"the {name} build failed: {err[-1] if err else proc.returncode}")]
             built[name] = (read_outputs(out), load_manifest(man))
+            if temps is not None:
+                kept[name] = {f"--save-temps {n}": data for n, data in read_outputs(temps, "").items()}
         ref_out, ref_man = built["reference"]
         for name, (outs, m) in built.items():
             problems += diff_outputs(ref_out, outs, "reference", name)
             if m.get("cgdata") != ref_man.get("cgdata"):
                 problems.append(Difference("merged codegen data", f"reference and {name} builds differ"))
+        first = next(iter(kept))
+        for name, files in kept.items():
+            problems += diff_outputs(kept[first], files, first, name)
         if against:
             problems += diff_manifests(load_manifest(against), ref_man, against, "this build")
         if not problems:
-            print(f"ok: {len(ref_out)} objects identical across {len(variants)} builds ({', '.join(variants)})")
+            print(f"ok: {len(ref_out)} objects identical across {len(variants)} builds ({', '.join(variants)}), "
+                  f"and {len(kept[first])} intermediates across the {len(kept)} without a cache")
         return problems
     finally:
         shutil.rmtree(root, ignore_errors=True)
