@@ -256,7 +256,8 @@ class DaskExecutor:
             tasks[full.key] = (key, worker, full)
             ready.add(full)
             if spec.keep and not round_.keep_copy:  # what the client needs of it, the rest stays; ahead of the
-                # worker's next job (a task costs the cluster about as much as bringing 100 KiB here)
+                # worker's next job. (A client that keeps a copy takes the whole result: a task costs the
+                # cluster more than bringing 100 KiB here.)
                 light = self.client.submit(daskworker.light, full, spec.keep, key=self._key("light"), priority=1)
                 tasks[light.key] = (key, "", light)
                 results[light.key] = full.key
