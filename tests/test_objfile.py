@@ -161,7 +161,10 @@ def test_first_difference_names_the_section(elf_objects):
         changed[text.offset + 5] ^= 0xFF
         assert first_difference(data, bytes(changed)) == (
             f"section .text at offset 0x5 (file offset {text.offset + 5:#x})")
-    assert first_difference(b"abc", b"abd") == "file offset 0x2 (outside any section's contents)"
+        header = bytearray(data)
+        header[0x20] ^= 0xFF  # e_phoff/e_shoff: the header, in no section
+        assert first_difference(data, bytes(header)) == "file offset 0x20 (outside any section's contents)"
+    assert first_difference(b"abc", b"abd") == "file offset 0x2"  # not ELF (saved IR): no sections to name
 
 
 # -- archives ----------------------------------------------------------------------------------------------
