@@ -194,16 +194,6 @@ class DaskExecutor:
                for h, outcome in zip(away, self.client.gather(futures))}
         return [self._copies.get((h.key, h.attr)) or got[h.key, h.attr] for h in held]
 
-    def _copy_kept(self, outcome: Outcome, keep: tuple[str, ...], key: str) -> Outcome:
-        """The outcome with its kept fields as Held (the result stays on its worker for the next round), their
-        bytes kept here for `fetch`."""
-        value, held = outcome.value, {}
-        for f in keep:
-            if isinstance(data := getattr(value, f, None), bytes) and data:
-                self._copies[key, f] = data
-                held[f] = Held(key, f, len(data))
-        return dataclasses.replace(outcome, value=dataclasses.replace(value, **held)) if held else outcome
-
     def _where(self, held: Held) -> list[str] | None:
         holders = self.client.who_has([self._held[held.key]]).get(self._held[held.key].key, ())
         return sorted(holders)[:1] or None
@@ -297,8 +287,12 @@ class DaskExecutor:
             if not round_.keep_copy:  # else it is the result itself, which stays on its worker for round two
                 future.release()
             outcomes: list[Outcome] = got if isinstance(got, list) else [got]
-            if round_.keep_copy and len(outcomes) == 1 and not outcomes[0].error:
-                outcomes[0] = self._copy_kept(outcomes[0], spec.keep, full_key)
+            if round_.keep_copy and len(outcomes) == 1 and not outcomes[0].error:  # the bytes kept here for
+                # `fetch`, the outcome as a light task would have made it (its result stays for round two)
+                for f in spec.keep:
+                    if isinstance(data := getattr(outcomes[0].value, f, None), bytes) and data:
+                        self._copies[full_key, f] = data
+                outcomes[0] = daskworker.light(outcomes[0], spec.keep)
             if len(outcomes) == 1 and not outcomes[0].error and \
                     any(isinstance(getattr(outcomes[0].value, f, None), Held) for f in spec.keep):
                 for f in spec.keep:
