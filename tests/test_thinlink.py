@@ -15,6 +15,7 @@ import pytest
 from conftest import assert_clean_error
 from twopass import irtext, thinlink
 
+DATA = Path(__file__).resolve().parent.parent / "data" / "x86_64"
 SOURCES = {
     # Same static name in two modules, both reached by imported functions: both promoted, names distinct.
     "a.c": "static const int table[4] = {3, 1, 4, 1};\n"
@@ -351,6 +352,65 @@ def test_declarations_of_tricky_definitions():
     assert irtext.declaration(v) == "@v = external thread_local(initialexec) global { i32, [2 x ptr] }, align 8"
     c = irtext.Entity("c", "variable", '@c = hidden unnamed_addr constant <{ i8, i32 }> <{ i8 1, i32 2 }>, align 1')
     assert irtext.declaration(c) == "@c = external hidden unnamed_addr constant <{ i8, i32 }>, align 1"
+
+
+LAMBDAS = {  # names LLVM quotes ($) and C++'s type info for a lambda in an anonymous namespace
+    "lam.cpp": "#include <typeinfo>\nnamespace { int calls = 0;\n"
+               "int helper(int x) { static int n = 0; return x + ++n + ++calls; } }\n"
+               "const char *lambda_name(int x) { auto f = [x](int y) { return helper(x + y); };"
+               " return typeid(f).name(); }\n",
+}
+PROMOTE_CHILD = r"""
+import os, sys, tempfile
+from twopass import irtext, llvm, workers
+llvm.init(())
+compared = 0
+workers._BLOB_DIR = tempfile.mkdtemp()
+for i, path in enumerate(sys.argv[1:]):
+    data = open(path, "rb").read()
+    base = irtext.parse(llvm.text(llvm.parse_module(data, path)))
+    renames = {n: f"{n}.llvm.{k}" for k, (n, e) in enumerate(base.entities.items())
+               if e.kind != "declaration" and e.linkage in irtext.LOCAL and n not in base.used and not n.isdigit()
+               and "\\" not in n and " comdat" not in e.head}
+    mod = llvm.parse_module(data, path)
+    llvm.promote(mod, renames)
+    by_llvm = irtext.parse(llvm.text(mod))
+    # as a worker finds it: the text its summary left, under a digest whose bitcode is no bitcode at all
+    workers.summarize((path, data, str(i)))
+    open(os.path.join(workers._BLOB_DIR, str(i)), "wb").write(b"not bitcode")
+    by_text = workers._exporter_ir(path, str(i), renames)
+    names = [n for n, e in by_llvm.entities.items() if e.kind in ("function", "variable") and n[:5] != "llvm."]
+    for wanted in [[n] for n in names] + [names]:
+        def imported(ir):
+            try:
+                return irtext.import_module(ir, wanted)
+            except (ValueError, KeyError) as e:
+                return repr(e)
+        assert imported(by_llvm) == imported(by_text), (path, wanted)
+        compared += 1
+print(compared)
+"""
+
+
+def test_promotion_on_the_summary_text_is_what_llvm_prints(tmp_path):
+    """Round one imports from the text each exporter's summary printed, promoted as text (irtext.promote): every
+    import module must be the one LLVM's own promotion and print give, on C, C++ (exceptions, aliases, comdats,
+    lambdas, quoted names) and debug info, with every local of every module promoted."""
+    modules = [*compile_sources(SOURCES, tmp_path / "c"), *compile_sources({**CPP, **LAMBDAS}, tmp_path / "cpp"),
+               *compile_sources(CPP, tmp_path / "g", debug=True), *sorted(DATA.glob("*.o"))]
+    proc = subprocess.run([sys.executable, "-c", PROMOTE_CHILD, *map(str, modules)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) > 300
+
+
+def test_promotion_the_text_cannot_say_is_left_to_llvm():
+    ir = irtext.parse("\n".join([
+        "$f = comdat any", "@0 = private constant i32 1", '@"q\\22" = internal global i32 0',
+        "define internal i32 @f() comdat {", "  ret i32 0", "}", "define i32 @g() {", "  ret i32 1", "}"]))
+    for renames in ({"0": "0.llvm.1"}, {"f": "f.llvm.1"}, {'q\\22': "q.llvm.1"}, {"absent": "absent.llvm.1"}):
+        with pytest.raises(ValueError):
+            irtext.promote(ir, renames)
+    assert irtext.promote(ir, {}) is ir
 
 
 def test_summary_flags_what_cannot_be_imported():

@@ -69,6 +69,8 @@ class DaskExecutor:
     in which a round of small jobs (the summaries) runs in a local pool of `jobs` processes; what is left
     when the cluster is ready goes there. Nothing is sent before the workers' versions are checked."""
 
+    keeps_files = False  # round one runs on other machines than the summaries may
+
     def __init__(self, cluster: Cluster, jobs: int = 1):
         self.cluster, self.jobs = cluster, max(1, jobs)
         self._client: Any = None

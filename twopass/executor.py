@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
@@ -52,6 +54,9 @@ class Held:
 
 
 class Executor(Protocol):
+    keeps_files: bool  # its rounds' workers share a directory on this machine for the whole build, where one
+    # round's may leave files for the next's (the summaries' prints of the modules)
+
     def run(self, round_: Round, jobs: Iterable[tuple[str, Any]], stop_on_failure: bool = True
             ) -> Iterator[Outcome]: ...
 
@@ -70,14 +75,21 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """A pool of worker processes on this machine, fresh for every round (see pool.py for why processes)."""
+    """A pool of worker processes on this machine, fresh for every round (see pool.py for why processes), its
+    files in one directory for as long as the executor lives."""
+
+    keeps_files = True
 
     def __init__(self, jobs: int = os.cpu_count() or 1):
         self.jobs = max(1, jobs)
+        self._dir: str | None = None
 
     def run(self, round_: Round, jobs: Iterable[tuple[str, Any]], stop_on_failure: bool = True
             ) -> Iterator[Outcome]:
-        with local_pool(round_, self.jobs) as pool:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="twopass-build-")
+            weakref.finalize(self, shutil.rmtree, self._dir, True)
+        with local_pool(round_, self.jobs, self._dir) as pool:
             yield from pool.run(jobs, stop_on_failure=stop_on_failure)
 
     def call(self, func: Callable, *args: Any) -> Any:
@@ -96,12 +108,13 @@ class LocalExecutor:
 
 
 @contextlib.contextmanager
-def local_pool(round_: Round, processes: int) -> Iterator[Pool]:
-    """Worker processes on this machine started for the round, its files in a directory of their own."""
+def local_pool(round_: Round, processes: int, directory: str | None = None) -> Iterator[Pool]:
+    """Worker processes on this machine started for the round, its files in `directory` (else one of their own)."""
     from . import workers
     from .pool import Pool  # its imports cost a warm build, which needs no workers
 
-    with tempfile.TemporaryDirectory(prefix="twopass-round-") as tmp:
+    with contextlib.nullcontext(directory) if directory else tempfile.TemporaryDirectory(prefix="twopass-round-") \
+            as tmp:
         cgdata = write_round_files(round_, tmp)
         # The fork server imports twopass and llvmlite once (LLVM is not fork-safe once initialized, so
         # workers fork from a server that never ran it; the parent loads LLVM only when it must).

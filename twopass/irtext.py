@@ -40,7 +40,7 @@ def unquote(name: str) -> str:
 
 
 def quote(name: str) -> str:
-    return name if re.fullmatch(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*", name) else '"' + name + '"'
+    return name if re.fullmatch(r"[-a-zA-Z._][-a-zA-Z._0-9]*", name) else '"' + name + '"'
 
 
 @dataclass
@@ -92,6 +92,7 @@ class ParsedIR:
     # by number: a worker keeps an exporter's ParsedIR for all the modules that import from it.
     carved: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
     metadata_by_id: dict[str, str] | None = None
+    renames: dict[str, str] = field(default_factory=dict)  # promotion (see `promote`): old name -> new
 
     def metadata_index(self) -> dict[str, str]:
         """The `!N = ...` lines by N, made on first use."""
@@ -137,6 +138,53 @@ def parse(text: str) -> ParsedIR:
             ir.metadata.append(line)
         comment = [line] if line.startswith("; Function Attrs") else []
     return ir
+
+
+def promote(ir: ParsedIR, renames: dict[str, str]) -> ParsedIR:
+    """The module as LLVM prints it after llvm.promote (exported locals become hidden globals under new names),
+    made from its print before: so a worker can import from the text its summary printed, without parsing
+    and printing the module again. Heads change now; the lines that name a renamed global change when
+    import_module carves them. ValueError where the text cannot say exactly what LLVM would (a renamed
+    unnamed global renumbers the others; a COMDAT keeps its old name): then promote with LLVM."""
+    if not renames:
+        return ir
+    entities = dict(ir.entities)
+    for old, new in renames.items():
+        ent = entities.pop(old, None)
+        if ent is None or old.isdigit() or "\\" in old + new or new in entities or " comdat" in ent.head \
+                or ent.kind == "declaration":
+            raise ValueError(f"cannot promote @{old} in the text")
+        entities[new] = Entity(new, ent.kind, _promoted_head(ent, new), ent.body, ent.comment)
+    return ParsedIR(ir.header, ir.types, ir.module_asm, entities, ir.attributes, ir.metadata, ir.used,
+                    metadata_by_id=ir.metadata_by_id, renames=dict(renames))
+
+
+def _promoted_head(ent: Entity, new: str) -> str:
+    """External linkage (not printed), hidden visibility (which makes dso_local implicit: not printed either),
+    in the place LLVM prints visibility: before the DLL storage class and anything after it."""
+    if ent.kind == "function":
+        m = _define(ent.head)
+        words = [w for w in m[2].split() if w not in LINKAGES and w not in _VISIBILITY and w != "dso_local"]
+        return " ".join([m[1], "hidden", *words, "@" + _printed(new)]) + ent.head[m.end(3):]
+    rest = ent.head.split(" = ", 1)[1].split(" ")
+    n = len(ent.words)
+    words = [w for w in rest[:n] if w not in LINKAGES and w not in _VISIBILITY and w != "dso_local"]
+    return " ".join(["@" + _printed(new), "=", "hidden", *words, *rest[n:]])
+
+
+_REF_OR_STRING = re.compile(r"@(" + _NAME + ")|" + _QUOTED_TEXT)  # an @ inside a string constant names nothing
+
+
+def _printed(name: str) -> str:
+    """A name as LLVM's printer writes it (quoted more often than its parser needs: `$` too)."""
+    return name if re.fullmatch(r"[-a-zA-Z._][-a-zA-Z._0-9]*", name) else '"' + name + '"'
+
+
+def _renamed(lines: list[str], renames: dict[str, str]) -> list[str]:
+    def one(m: re.Match[str]) -> str:
+        new = renames.get(unquote(m[1])) if m[1] is not None else None
+        return m[0] if new is None else "@" + _printed(new)
+    return [_REF_OR_STRING.sub(one, line) if "@" in line else line for line in lines]
 
 
 def _metadata_closure(lines: list[str], text: str, by_id: dict[str, str]) -> list[str]:
@@ -315,9 +363,18 @@ _DBG_RECORD = re.compile(r"^\s*(?:#dbg_|(?:tail |notail )?call void @llvm\.dbg\.
 _META_REF = re.compile(r"!(\d+)")
 
 
-def _carve(ent: Entity) -> tuple[list[str], list[str]]:
+def _carve(ent: Entity, renames: dict[str, str]) -> tuple[list[str], list[str]]:
     """One imported global as an import module carries it, and the globals its lines name: a constant as it is,
-    external until every import is linked; a function defined with no linkage, comdat or debug info."""
+    external until every import is linked; a function defined with no linkage, comdat or debug info. The
+    names in its lines as `renames` has them (its head is promoted already)."""
+    lines, refs = _carve_lines(ent)
+    if not renames:
+        return lines, refs
+    lines = _renamed(lines, renames)
+    return lines, _refs("\n".join(lines))
+
+
+def _carve_lines(ent: Entity) -> tuple[list[str], list[str]]:
     if ent.kind == "variable":
         name_, rest = ent.head.split(" = ", 1)
         words = rest.split(" ")
@@ -348,13 +405,15 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
     bodies: list[str] = []
     named: set[str] = set()
     for name in wanted:
-        lines, refs = ir.carved.get(name) or ir.carved.setdefault(name, _carve(ir.entities[name]))
+        lines, refs = ir.carved.get(name) or ir.carved.setdefault(name, _carve(ir.entities[name], ir.renames))
         if ir.entities[name].kind == "variable":
             bodies.insert(0, lines[0])
         else:
             bodies += lines
         named.update(refs)
     metadata = _metadata_closure(ir.metadata, "\n".join(bodies), ir.metadata_index())
+    if ir.renames:
+        metadata = _renamed(metadata, ir.renames)
     for line in metadata:
         if "@" in line:
             named.update(_refs(line))
@@ -366,6 +425,9 @@ def import_module(ir: ParsedIR, functions: list[str]) -> str:
             raise ValueError(f"cannot import a reference to alias @{name}")
         out.append(_DBG_ATTACHMENT.sub("", declaration(used)))
     out += bodies
-    out += [f"attributes #{n} = {{{a}}}" for n, a in ir.attributes.items()]
+    # Only the attribute groups these lines name: a group is mostly the CPU's whole feature list (2 KB from
+    # clang 19), and all of a module's groups were two thirds of every import's text for LLVM to parse.
+    groups = set(_GROUP.findall("\n".join(out)))
+    out += [f"attributes #{n} = {{{a}}}" for n, a in ir.attributes.items() if n in groups]
     out += metadata
     return "\n".join(out) + "\n"

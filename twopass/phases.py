@@ -89,7 +89,9 @@ class Build:
         from . import thinlink
         decisions = self.cache.link(modules)
         if decisions is None:
-            done = self._round(Round("summary", workers.summarize, small=True), modules, lambda m: (m.path, m.data),
+            leave = self.executor.keeps_files  # each module's print, for round one's importers
+            done = self._round(Round("summary", workers.summarize, small=True), modules,
+                               lambda m: (m.path, m.data, m.digest) if leave else (m.path, m.data),
                                self.cache.summary)
             modules = [m for m in modules if m.output in done]
             summaries = {}
