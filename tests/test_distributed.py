@@ -188,6 +188,25 @@ def test_a_scheduler_that_never_answers_is_one_error_soon(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_client_imports_dask_without_numpy_and_leaves_numpy_importable():
+    """numpy's import was a third of the client's CPU for importing Dask; the cluster tests above run on a
+    client without it. A library user's later `import numpy` must still work."""
+    import subprocess
+
+    child = ("import importlib.util, sys\n"
+             "from twopass import distributed\n"
+             "distributed._import_client()\n"
+             "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
+             "from distributed.protocol.utils import host_array\n"
+             "assert len(host_array(8)) == 8\n"
+             "if importlib.util.find_spec('numpy') is not None:\n"
+             "    import numpy\n"
+             "    assert numpy.zeros(3).sum() == 0\n"
+             "print('ok')\n")
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout == "ok\n", proc.stderr
+
+
 def test_both_scheduler_options_is_an_error(tmp_path):
     proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:1",
                        "--scheduler-file", "s.json")

@@ -18,6 +18,7 @@ import itertools
 import logging
 import os
 import pickle
+import sys
 import threading
 import time
 import uuid
@@ -437,10 +438,27 @@ def _placed(where: list[str] | None) -> dict[str, Any]:
     return {"workers": where, "allow_other_workers": True} if where else {}
 
 
+def _import_client() -> Any:
+    """distributed's Client, imported without numpy where this process has none yet: distributed imports it
+    only to allocate the buffers it receives into (protocol.utils.host_array, else a bytearray), nothing a
+    build sends or gets back is an array, and numpy's import with its BLAS threads was 0.12 of the 0.40
+    CPU-seconds the client took to import Dask, on the build's cores. Later imports of numpy find it."""
+    if "numpy" in sys.modules:
+        from distributed import Client
+        return Client
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # import numpy: ImportError
+    try:
+        from distributed import Client
+    finally:
+        if "numpy" in sys.modules and sys.modules["numpy"] is None:
+            del sys.modules["numpy"]
+    return Client
+
+
 def _connect(cluster: Cluster, started: threading.Event | None = None):
     """A client of the cluster, its workers waited for; `started` is set once Dask is imported, when the
     timeout starts to count."""
-    from distributed import Client
+    Client = _import_client()
 
     if started is not None:
         started.set()
