@@ -40,6 +40,7 @@ def unquote(name: str) -> str:
 
 
 def quote(name: str) -> str:
+    """A name as LLVM's printer writes it (it quotes more than its parser needs: `$` too)."""
     return name if re.fullmatch(r"[-a-zA-Z._][-a-zA-Z._0-9]*", name) else '"' + name + '"'
 
 
@@ -165,25 +166,20 @@ def _promoted_head(ent: Entity, new: str) -> str:
     if ent.kind == "function":
         m = _define(ent.head)
         words = [w for w in m[2].split() if w not in LINKAGES and w not in _VISIBILITY and w != "dso_local"]
-        return " ".join([m[1], "hidden", *words, "@" + _printed(new)]) + ent.head[m.end(3):]
+        return " ".join([m[1], "hidden", *words, "@" + quote(new)]) + ent.head[m.end(3):]
     rest = ent.head.split(" = ", 1)[1].split(" ")
     n = len(ent.words)
     words = [w for w in rest[:n] if w not in LINKAGES and w not in _VISIBILITY and w != "dso_local"]
-    return " ".join(["@" + _printed(new), "=", "hidden", *words, *rest[n:]])
+    return " ".join(["@" + quote(new), "=", "hidden", *words, *rest[n:]])
 
 
 _REF_OR_STRING = re.compile(r"@(" + _NAME + ")|" + _QUOTED_TEXT)  # an @ inside a string constant names nothing
 
 
-def _printed(name: str) -> str:
-    """A name as LLVM's printer writes it (quoted more often than its parser needs: `$` too)."""
-    return name if re.fullmatch(r"[-a-zA-Z._][-a-zA-Z._0-9]*", name) else '"' + name + '"'
-
-
 def _renamed(lines: list[str], renames: dict[str, str]) -> list[str]:
     def one(m: re.Match[str]) -> str:
         new = renames.get(unquote(m[1])) if m[1] is not None else None
-        return m[0] if new is None else "@" + _printed(new)
+        return m[0] if new is None else "@" + quote(new)
     return [_REF_OR_STRING.sub(one, line) if "@" in line else line for line in lines]
 
 
