@@ -62,3 +62,21 @@ def test_projection_places_largest_first_on_the_machine_free_soonest():
     assert bd.model(tasks, 1.0, 64, 0.0) == 1.0 + 4.0 + 2.0  # the critical path, given machines enough
     per_task = bd.fit_per_task(tasks, 1.0, bd.model(tasks, 1.0, 2, 0.25))
     assert abs(per_task - 0.25) < 1e-6
+
+
+def test_the_floor_row_counts_llvms_optimizer_and_code_generators_from_a_real_report(tmp_path):
+    """bench_speed's floor: the workers' opt and codegen seconds of both rounds, from a build's own report."""
+    import json
+
+    import pytest
+    from conftest import DATA, run_twopass
+    from tools import bench_speed
+
+    proc = run_twopass("build", DATA / "x86_64", "-o", tmp_path / "out", "-q", "--no-cache", "--report",
+                       tmp_path / "r.json")
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads((tmp_path / "r.json").read_text())
+    by_round = [sum(s for p, s in m[r]["seconds"].items() if p in ("opt", "codegen"))
+                for m in report["modules"] for r in ("round1", "round2")]
+    assert bench_speed.llvm_work(report) == pytest.approx(sum(by_round)) and sum(by_round) > 0
+    assert bench_speed.llvm_work(report) < sum(report["llvm_seconds"].values())  # parsing, layout, io are ours

@@ -154,11 +154,22 @@ def summarize(runs: dict[str, list[dict]], jobs: int) -> dict:
                         "pairs": [round(a["rss"] / b["rss"], 3) for a, b in cold]}
     ratios["cpu"] = {"wall": statistics.median(a["cpu"] / b["cpu"] for a, b in cold),
                      "pairs": [round(a["cpu"] / b["cpu"], 3) for a, b in cold]}
+    ratios["llvm"] = {"wall": statistics.median(llvm_work(a["report"]) / b["cpu"] for a, b in cold),
+                      "pairs": [round(llvm_work(a["report"]) / b["cpu"], 3) for a, b in cold]}
     colds = runs["twopass cold"]
     middle = sorted(colds, key=lambda r: r["wall"])[len(colds) // 2]
     return {"medians": med, "ratios": ratios, "profile": profile(middle["report"], middle["build_wall"], jobs),
             "overhead": statistics.median(r["report"]["orchestration_overhead"] for r in colds),
             "per_job": statistics.median(dispatch_overhead(r["report"]) for r in colds)}
+
+
+def llvm_work(report: dict) -> float:
+    """The workers' seconds in LLVM's optimizer and code generators alone (both rounds): what a build with
+    nothing of twopass's own would cost in llvmlite's LLVM. Over LLD's CPU it is this machine's floor, which
+    moves with the processor (llvmlite's assertions build against LLD's release build)."""
+    llvm = {"round1": ("opt", "codegen"), "round2": ("codegen",)}
+    return sum(s for m in report["modules"] for rnd, phases in llvm.items()
+               for p, s in m.get(rnd, {}).get("seconds", {}).items() if p in phases)
 
 
 def dispatch_overhead(report: dict) -> float:
@@ -183,12 +194,16 @@ def page(results: dict, args) -> str:
                                                      else "| |") for k, v in med.items()]
         lines += ["", "| twopass / LLD | ratio | goal | per repeat |", "|---|---:|---:|---|"]
         for kind, label in (("cold", "cold wall"), ("warm", "warm + link wall"), ("edit", "one-module edit wall"),
-                            ("cpu", "cold CPU"), ("memory", "cold peak memory")):
+                            ("cpu", "cold CPU"), ("llvm", "cold CPU of LLVM's optimizer and codegen alone"),
+                            ("memory", "cold peak memory")):
             goal = goals.get(kind)
             lines.append(f"| {label} | {ratios[kind]['wall']:.3f} | {'<= ' + str(goal) if goal else ''} | "
                          f"{', '.join(map(str, ratios[kind]['pairs']))} |")
         p = res["profile"]
-        lines += ["", f"Orchestration overhead (the report's: phases' wall over worker seconds per job, minus one): "
+        lines += ["", "The row of LLVM's optimizer and code generators alone is the floor on this machine: the "
+                      "workers' seconds in them (both rounds) over LLD's whole CPU. Everything between it and the cold "
+                      "CPU row is twopass's own (summaries, importing, layout and assembly, the parent, processes).",
+                  "", f"Orchestration overhead (the report's: phases' wall over worker seconds per job, minus one): "
                       f"{res['overhead']:.3f} (goal <= 0.03). Handing jobs out and taking answers in alone "
                       f"(jobs' wall as the parent saw them over the workers' own seconds, minus one): "
                       f"{res['per_job']:.3f}; the rest is the parent's phases between rounds and the start.", "",
