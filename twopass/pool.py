@@ -332,6 +332,9 @@ def _child_main(fd: int, preload: list[str]) -> None:
 
     for name in preload:
         importlib.import_module(name)
+    from . import pages
+
+    pages.release("libllvmlite")  # pages only importing it touched (see pages.py)
     serve_child(Connection(fd))
 
 

@@ -357,6 +357,9 @@ def main(fd: int, preload: list[str]) -> None:
     _name("twopass-server")
     for name in preload:
         importlib.import_module(name)
+    from . import pages
+
+    pages.release("libllvmlite")  # what importing it touched stays out of this long-lived process
     _serve(socket.socket(fileno=fd), serve_child)
 
 
