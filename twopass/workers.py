@@ -184,7 +184,10 @@ _LLVM_OPTIONS: tuple[str, ...] = ()
 def start(llvm_options: tuple[str, ...], blob_dir: str) -> None:
     """A worker's start: the round's process-global LLVM options, and where the bytes jobs name by digest are."""
     global _BLOB_DIR, _LLVM_OPTIONS
+    from . import pages
+
     llvm.init(llvm_options)
+    pages.release("libllvmlite")  # what initializing every target touched (see pages.py)
     _BLOB_DIR, _LLVM_OPTIONS = blob_dir, llvm_options
 
 
