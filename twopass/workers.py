@@ -216,9 +216,12 @@ def summarize(job: tuple[str, bytes] | tuple[str, bytes, str]) -> tuple[bytes, f
     summary["target"] = list(astuple(llvm.target_info(mod, ir)))  # round one then need not print it again
     if digest and _BLOB_DIR:
         path = os.path.join(_BLOB_DIR, digest[0] + TEXT)
-        with open(f"{path}.{os.getpid()}", "w") as f:  # a module given twice has two summaries
-            f.write(text)
-        os.replace(f"{path}.{os.getpid()}", path)
+        try:  # only a shortcut: without it, importers parse the bitcode
+            with open(f"{path}.{os.getpid()}", "w", encoding="utf-8", errors="surrogateescape") as f:
+                f.write(text)  # (a module given twice has two summaries: each writes its own, then renames)
+            os.replace(f"{path}.{os.getpid()}", path)
+        except OSError:
+            pass
     return msgpack.packb(summary), time.perf_counter() - start
 
 
@@ -239,7 +242,7 @@ def _exporter_ir(exporter: str, digest: str, promote: dict[str, str]):
         _EXPORTERS.move_to_end(key)
         return _EXPORTERS[key][0]
     try:
-        with open(os.path.join(_BLOB_DIR, digest + TEXT)) as f:
+        with open(os.path.join(_BLOB_DIR, digest + TEXT), encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
         ir = irtext.promote(irtext.parse(text), promote)
     except (OSError, ValueError):
