@@ -30,10 +30,14 @@ def release(library: str) -> int:
     dropped = 0
     candidate: tuple[int, int] | None = None
     for line in smaps.splitlines():
-        if not line[:1].isupper():  # a mapping's first line: range, permissions, offset, device, inode, path
+        if line and not line[:1].isupper():  # a mapping's first line: range, permissions, offset, device, inode, path
             fields = line.split(None, 5)
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            writable = fields[1][1] == "w"
+            try:
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+            except ValueError:  # not a mapping after all: only a saving is lost
+                candidate = None
+                continue
+            writable = len(fields) < 2 or fields[1][1:2] != "-"
             candidate = (start, end) if not writable and len(fields) == 6 and library in fields[5] else None
         elif candidate is not None and line.startswith("Anonymous:"):
             if line.split()[1] == "0" and madvise(candidate[0], candidate[1] - candidate[0], _MADV_DONTNEED) == 0:
