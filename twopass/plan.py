@@ -7,6 +7,7 @@ modules, mixed target triples, name clashes) are reported before any work is don
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -51,7 +52,7 @@ class ModuleInput:
     data: bytes
     triple: str
 
-    @property
+    @functools.cached_property  # plan keys, the build's record, the thin link and summaries all ask
     def digest(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
