@@ -163,14 +163,15 @@ def promote(ir: ParsedIR, renames: dict[str, str]) -> ParsedIR:
 def _promoted_head(ent: Entity, new: str) -> str:
     """External linkage (not printed), hidden visibility (which makes dso_local implicit: not printed either),
     in the place LLVM prints visibility: before the DLL storage class and anything after it."""
+    def kept(words: list[str]) -> list[str]:
+        return [w for w in words if w not in LINKAGES and w not in _VISIBILITY and w != "dso_local"]
+
     if ent.kind == "function":
         m = _define(ent.head)
-        words = [w for w in m[2].split() if w not in LINKAGES and w not in _VISIBILITY and w != "dso_local"]
-        return " ".join([m[1], "hidden", *words, "@" + quote(new)]) + ent.head[m.end(3):]
+        return " ".join([m[1], "hidden", *kept(m[2].split()), "@" + quote(new)]) + ent.head[m.end(3):]
     rest = ent.head.split(" = ", 1)[1].split(" ")
     n = len(ent.words)
-    words = [w for w in rest[:n] if w not in LINKAGES and w not in _VISIBILITY and w != "dso_local"]
-    return " ".join(["@" + quote(new), "=", "hidden", *words, *rest[n:]])
+    return " ".join(["@" + quote(new), "=", "hidden", *kept(rest[:n]), *rest[n:]])
 
 
 _REF_OR_STRING = re.compile(r"@(" + _NAME + ")|" + _QUOTED_TEXT)  # an @ inside a string constant names nothing

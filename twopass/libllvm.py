@@ -25,6 +25,7 @@ NAME = "<libLLVM in process>"
 _TARGETS = ("AArch64", "ARM", "RISCV", "X86", "PowerPC", "SystemZ", "Mips", "LoongArch", "WebAssembly", "Sparc",
             "Hexagon", "BPF", "AVR", "MSP430", "NVPTX", "AMDGPU", "Lanai", "VE", "XCore")
 _lib: Any = None
+_loaded_from = ""  # the library's path, once loaded
 _machines: dict[tuple, Any] = {}
 
 
@@ -49,7 +50,7 @@ def is_assembler(command: tuple[str, ...] | None) -> bool:
 
 
 def _load(llvm_major: int) -> Any:
-    global _lib
+    global _lib, _loaded_from
     if _lib is not None:
         return _lib
     import ctypes
@@ -78,7 +79,7 @@ def _load(llvm_major: int) -> Any:
         fn = getattr(lib, name)
         fn.restype, fn.argtypes = res, args
     _family.update(_families(lib))
-    _lib = lib
+    _lib, _loaded_from = lib, path
     pages.release(path)  # 26 MB that only its loading touched, in every worker (see pages.py)
     return lib
 
@@ -110,9 +111,7 @@ def _initialize(lib: Any, target: Any) -> None:
             if init is not None:
                 init()
         _initialized.add(family)
-        path = _library_path()
-        if path is not None:
-            pages.release(path)
+        pages.release(_loaded_from)
 
 
 _family: dict[int, str] = {}
