@@ -23,7 +23,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .executor import DATA_FILE, LOCAL_PRELOAD, Held, Round, write_round_files
+from .executor import DATA_FILE, LOCAL_PRELOAD, Round, write_round_files
 from .pool import Outcome, Pool, prestart
 
 
@@ -88,13 +88,6 @@ def restore(job: Any, lifted: dict) -> Any:
 
 def identity(data: bytes) -> bytes:
     return data
-
-
-def light(outcome: Outcome, keep: tuple[str, ...]) -> Outcome:
-    """What the client gets back: the outcome with the round's `keep` fields left on the worker."""
-    value: Any = outcome.value
-    left = {f: Held("", f, len(v)) for f in keep if isinstance(v := getattr(value, f, None), bytes) and v}
-    return dataclasses.replace(outcome, value=dataclasses.replace(value, **left)) if left else outcome
 
 
 def field(outcome: Outcome, attr: str) -> Outcome:

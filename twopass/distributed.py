@@ -1,9 +1,11 @@
 """Rounds on a Dask cluster: the executor behind `--scheduler` / `--scheduler-file`.
 
-Every job is a Dask task; its result stays on the worker that made it. Round one's result goes back to the
-client without its IR (a `Held` in its place), and a round-two job naming that IR is sent to the worker holding
-it (`workers=[...]`, `allow_other_workers=True`: elsewhere if that worker is gone, where Dask recomputes round
-one from the graph). The client hands out jobs as worker threads free, largest first, as the local pool does.
+Every job is a Dask task; its result stays on the worker that made it. Round one's result comes back whole (a
+second task to leave its IR behind cost the cluster more than the IR's bytes); the client keeps a `Held` in the
+IR's place (the bytes only for a cache that wants them), and a round-two job naming that IR is sent to the
+worker holding it (`workers=[...]`, `allow_other_workers=True`: elsewhere if that worker is gone, where Dask
+recomputes round one from the graph). The client hands out jobs as worker threads free, largest first, as the
+local pool does.
 Job inputs travel inside the task (the scheduler keeps them, so a lost result can be made again); an exporter's
 module and the merged data are one task each, so each reaches a worker once.
 
@@ -229,7 +231,6 @@ class DaskExecutor:
         members = {key: [k for k, _ in job.members] for key, job, _ in queue if isinstance(job, Batch)}
         moves = len(queue) // MOVES  # jobs that may still run away from their live input's worker
         tasks: dict[str, tuple[str, str, Any]] = {}  # future key -> (job key, worker it was sent to, future)
-        results: dict[str, str] = {}  # key of the future the outcome comes from -> its full task's key
         ready = as_completed([], loop=self.client.loop)
 
         def send(worker: str, i: int) -> None:
@@ -248,15 +249,6 @@ class DaskExecutor:
             self._held[full.key] = full
             tasks[full.key] = (key, worker, full)
             ready.add(full)
-            if spec.keep and not round_.keep_copy:  # what the client needs of it, the rest stays; ahead of the
-                # worker's next job. (A client that keeps a copy takes the whole result: a task costs the
-                # cluster more than bringing 100 KiB here.)
-                light = self.client.submit(daskworker.light, full, spec.keep, key=self._key("light"), priority=1)
-                tasks[light.key] = (key, "", light)
-                results[light.key] = full.key
-                ready.add(light)
-            else:
-                results[full.key] = full.key
             slots.take(worker, full.key, sum(h.size for h in held.values()))
 
         def fill() -> None:
@@ -273,13 +265,10 @@ class DaskExecutor:
         yield from _unrun(queue, tasks, stopping)
         for future in ready:
             key, worker, _ = tasks.pop(future.key)
-            if worker:
-                slots.give(worker, future.key)
-                fill()
-                yield from _unrun(queue, tasks, stopping)
-            if future.key not in results:
-                continue
-            full_key = results.pop(future.key)
+            slots.give(worker, future.key)
+            fill()
+            yield from _unrun(queue, tasks, stopping)
+            full_key = future.key
             try:
                 got = self._count_bytes("from_cluster", future.result())
             except Exception as e:  # lost more often than Dask retries, or cancelled
@@ -287,15 +276,16 @@ class DaskExecutor:
                 if stopping and future.cancelled():  # as a local pool: jobs after a failure do not start
                     continue
                 got = [Outcome(k, error=f"Dask task failed: {type(e).__name__}: {e}") for k in members.get(key, [key])]
-            if not round_.keep_copy:  # else it is the result itself, which stays on its worker for round two
+            if not spec.keep:  # else the result stays on its worker for round two
                 future.release()
             outcomes: list[Outcome] = got if isinstance(got, list) else [got]
-            if round_.keep_copy and len(outcomes) == 1 and not outcomes[0].error:  # the bytes kept here for
-                # `fetch`, the outcome as a light task would have made it (its result stays for round two)
-                for f in spec.keep:
-                    if isinstance(data := getattr(outcomes[0].value, f, None), bytes) and data:
-                        self._copies[full_key, f] = data
-                outcomes[0] = daskworker.light(outcomes[0], spec.keep)
+            if spec.keep and len(outcomes) == 1 and not outcomes[0].error:  # the kept bytes came too: a task to
+                # leave them behind (the outcome without them) cost the cluster more than bringing them here
+                if round_.keep_copy:  # for `fetch`
+                    for f in spec.keep:
+                        if isinstance(data := getattr(outcomes[0].value, f, None), bytes) and data:
+                            self._copies[full_key, f] = data
+                outcomes[0] = _light(outcomes[0], spec.keep)
             if len(outcomes) == 1 and not outcomes[0].error and \
                     any(isinstance(getattr(outcomes[0].value, f, None), Held) for f in spec.keep):
                 for f in spec.keep:
@@ -310,8 +300,15 @@ class DaskExecutor:
                     for _, _, other in tasks.values():
                         other.cancel()
                 yield outcome
-            if not results:
+            if not tasks:
                 return
+
+
+def _light(outcome: Outcome, keep: tuple[str, ...]) -> Outcome:
+    """The outcome as the build sees it: a `Held` for each of the round's `keep` fields, left on the worker."""
+    value: Any = outcome.value
+    left = {f: Held("", f, len(v)) for f in keep if isinstance(v := getattr(value, f, None), bytes) and v}
+    return dataclasses.replace(outcome, value=dataclasses.replace(value, **left)) if left else outcome
 
 
 def _batches(jobs: list[tuple[str, Any]], count: int) -> list[tuple[str, Batch]]:
