@@ -170,12 +170,15 @@ class DaskExecutor:
     def _key(self, what: str) -> str:
         return f"{self._prefix}-{what}-{next(self._count)}"
 
-    def _bytes_task(self, data: bytes):
-        """One task per distinct bytes: dependents fetch it once per worker, and Dask can make it again."""
+    def _bytes_task(self, data: bytes, worker: str | None = None):
+        """One task per distinct bytes: dependents fetch it once per worker, and Dask can make it again. Made
+        on the worker of the first job that needs it, not wherever Dask would put it: that job then finds it
+        there, where Dask would move it between workers for most jobs."""
         digest = hashlib.sha256(data).hexdigest()
         if digest not in self._shared:
             self._count_bytes("to_cluster", data)
-            self._shared[digest] = self.client.submit(daskworker.identity, data, key=f"{self._prefix}-bytes-{digest}")
+            self._shared[digest] = self.client.submit(daskworker.identity, data, key=f"{self._prefix}-bytes-{digest}",
+                                                      **_placed([worker] if worker else None))
         return self._shared[digest]
 
     def _count_bytes(self, way: str, obj: Any) -> Any:
@@ -223,7 +226,6 @@ class DaskExecutor:
         spec = Spec(round_.name, round_.func, round_.llvm_options, self.ours, round_.keep,
                     hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None, self._prefix)
         cgdata = self._bytes_task(round_.cgdata) if round_.cgdata is not None else None
-        blobs = {d: self._bytes_task(b) for d, b in round_.blobs.items()}
         slots = _Slots(self.client)
         if round_.small and not round_.keep:
             jobs = _batches(list(jobs), 2 * slots.thread_count())
@@ -242,9 +244,9 @@ class DaskExecutor:
             job, lifted = _lift(job)
             self._count_bytes("to_cluster", (key, job))
             full = self.client.submit(
-                daskworker.task, spec, key, job, cgdata, {d: blobs[d] for d in needs},
+                daskworker.task, spec, key, job, cgdata, {d: self._bytes_task(round_.blobs[d], worker) for d in needs},
                 {name: (self._held[h.key], h.attr) for name, h in held.items()},
-                {slot: self._bytes_task(data) for slot, data in lifted.items()},
+                {slot: self._bytes_task(data, worker) for slot, data in lifted.items()},
                 key=self._key(f"{round_.name.replace(' ', '-')}-{key}"), workers=[worker], allow_other_workers=True)
             self._held[full.key] = full
             tasks[full.key] = (key, worker, full)
