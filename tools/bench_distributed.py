@@ -7,7 +7,8 @@ their next rounds take; the same build again finds every round's child kept from
     wall overhead   the median over the interleaved pairs of cluster wall / local wall - 1 (goal <= 10%): the
                     machine's load drifts by more than the overhead between pairs, and a pair shares it;
                     also against local builds made first, with no cluster on the machine (an idle cluster's
-                    scheduler, workers and nannies slow the paired local builds by about 6%)
+                    scheduler, workers and nannies slow the paired local builds by about 6%); once for each of
+                    SETTINGS, a cluster of its own: Dask's defaults and the README's (the workers' profiler off)
     bytes moved     client <-> cluster (the report's cluster_bytes) and worker <-> worker (Dask's counters),
                     per module
     placement       round-two tasks that ran on their round-one worker
@@ -116,26 +117,23 @@ def synthetic_serial(modules: int) -> dict[str, float]:
     return {"thin link": link, "merge": run_one(modules)["seconds"]}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--modules", type=int, default=2000, help="the synthetic program's modules")
-    ap.add_argument("--json")
-    ap.add_argument("--page", help="write the results as a Markdown page")
-    args = ap.parse_args()
-    bitcode = corpus.build_bitcode("x86_64")
-    walls: dict[str, list[float]] = {"local": [], "cluster": [], "alone": []}
-    with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp:
-        build(bitcode, Path(tmp) / "warm-alone", "-j", "2")
-        walls["alone"] = [build(bitcode, Path(tmp) / f"alone{i}", "-j", "2")[0] for i in range(args.repeat)]
+# Dask worker settings measured, by name: Dask's own, and the README's for a cluster that builds with twopass
+SETTINGS = {"Dask's default settings": {},
+            "the profiler off (README)": {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}}
+RECOMMENDED = "the profiler off (README)"
+
+
+def pairs(bitcode, repeat: int, env: dict[str, str]) -> dict:
+    """Local and cluster builds interleaved, with a cluster whose processes run with `env`."""
+    walls: dict[str, list[float]] = {"local": [], "cluster": []}
+    reports = []
+    cpu: dict[str, dict[str, list[float]]] = {"local": {}, "cluster": {}}
     with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp, \
-            Cluster(Path(tmp) / "cluster", workers=2) as cluster:
+            Cluster(Path(tmp) / "cluster", workers=2, env=env) as cluster:
         dist = ("--scheduler-file", str(cluster.scheduler_file))
         build(bitcode, Path(tmp) / "warm-local", "-j", "2")
         build(bitcode, Path(tmp) / "warm-cluster", *dist)
-        reports = []
-        cpu: dict[str, dict[str, list[float]]] = {"local": {}, "cluster": {}}
-        for i in range(args.repeat):
+        for i in range(repeat):
             walls["local"].append(build(bitcode, Path(tmp) / f"local{i}", "-j", "2", cluster=cluster,
                                         cpu=cpu["local"])[0])
             peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
@@ -144,8 +142,32 @@ def main() -> int:
                 - peer
             walls["cluster"].append(wall)
             reports.append((wall, report, peer))
-    local, clustered = statistics.median(walls["local"]), statistics.median(walls["cluster"])
-    wall, report, peer = sorted(reports, key=lambda r: r[0])[len(reports) // 2]
+    return {"walls": walls, "cpu": cpu, "median": sorted(reports, key=lambda r: r[0])[len(reports) // 2]}
+
+
+def summary(run: dict, alone: list[float]) -> dict:
+    local, clustered = run["walls"]["local"], run["walls"]["cluster"]
+    return {"local_wall": local, "cluster_wall": clustered,
+            "overhead": statistics.median(c / a - 1 for a, c in zip(local, clustered)),
+            "overhead_of_medians": statistics.median(clustered) / statistics.median(local) - 1,
+            "overhead_against_alone": statistics.median(clustered) / statistics.median(alone) - 1,
+            "cpu_seconds": {build_: {kind: statistics.median(v) for kind, v in kinds.items()}
+                            for build_, kinds in run["cpu"].items()}}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--modules", type=int, default=2000, help="the synthetic program's modules")
+    ap.add_argument("--json")
+    ap.add_argument("--page", help="write the results as a Markdown page")
+    args = ap.parse_args()
+    bitcode = corpus.build_bitcode("x86_64")
+    with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp:
+        build(bitcode, Path(tmp) / "warm-alone", "-j", "2")
+        alone = [build(bitcode, Path(tmp) / f"alone{i}", "-j", "2")[0] for i in range(args.repeat)]
+    runs = {name: pairs(bitcode, args.repeat, env) for name, env in SETTINGS.items()}
+    wall, report, peer = runs[RECOMMENDED]["median"]
     n = len(report["modules"])
     moved = dict(report["cluster_bytes"], worker_to_worker=peer)
     tasks = rounds(report)
@@ -161,32 +183,30 @@ def main() -> int:
     synth = {"critical_path": big_serial + sum(max(t) for t in big.values()),
              **{str(m): model(big, big_serial, m, per_task) for m in MACHINES}}
     placement = report["placement"]
-    result = {"modules": n, "repeat": args.repeat, "local_wall": walls["local"], "cluster_wall": walls["cluster"],
-              "overhead": statistics.median(c / a - 1 for a, c in zip(walls["local"], walls["cluster"])),
-              "overhead_of_medians": clustered / local - 1, "alone_wall": walls["alone"],
-              "overhead_against_alone": clustered / statistics.median(walls["alone"]) - 1, "bytes": moved,
+    result = {"modules": n, "repeat": args.repeat, "alone_wall": alone,
+              "settings": {name: summary(run, alone) for name, run in runs.items()}, "bytes": moved,
               "bytes_per_module": {k: v / n for k, v in moved.items()},
               "round2_on_round1_worker": f"{placement['round2_on_round1_worker']}/{placement['round2_tasks']}",
               "per_task_seconds": per_task, "serial_seconds": serial, "projection_lua": lua,
-              "projection_synthetic": {"modules": args.modules, "serial_seconds": big_serial, **synth},
-              "cpu_seconds": {build: {kind: statistics.median(v) for kind, v in kinds.items()}
-                              for build, kinds in cpu.items()}}
+              "projection_synthetic": {"modules": args.modules, "serial_seconds": big_serial, **synth}}
     lines = []
 
     def say(line: str) -> None:
         print(line)
         lines.append(line)
 
-    say(f"Lua x86-64, {n} modules: local -j 2 {local:.2f}s, 2 Dask workers {clustered:.2f}s "
-          f"(overhead {100 * result['overhead']:+.1f}%, median of {args.repeat} interleaved pairs; "
-          f"{100 * result['overhead_of_medians']:+.1f}% between the medians; local -j 2 with no cluster on the "
-          f"machine {statistics.median(walls['alone']):.2f}s, {100 * result['overhead_against_alone']:+.1f}%)")
+    for name, r in result["settings"].items():
+        say(f"Lua x86-64, {n} modules, workers with {name}: local -j 2 {statistics.median(r['local_wall']):.2f}s, "
+            f"2 Dask workers {statistics.median(r['cluster_wall']):.2f}s (overhead {100 * r['overhead']:+.1f}%, "
+            f"median of {args.repeat} interleaved pairs; {100 * r['overhead_of_medians']:+.1f}% between the "
+            f"medians; {100 * r['overhead_against_alone']:+.1f}% against local -j 2 with no cluster on the machine, "
+            f"{statistics.median(alone):.2f}s)")
+        for build_, kinds in r["cpu_seconds"].items():
+            say(f"  CPU seconds per {build_} build (medians): " + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items())
+                + f", in all {sum(kinds.values()):.2f}")
     say("bytes per module: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in result["bytes_per_module"].items()))
     say(f"round two on its round-one worker: {result['round2_on_round1_worker']}; fitted cost per task "
           f"{1000 * per_task:.0f} ms, client serial phases {serial:.2f}s")
-    for name, kinds in result["cpu_seconds"].items():
-        say(f"CPU seconds per {name} build (medians): " + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items())
-            + f", in all {sum(kinds.values()):.2f}")
     for name, proj in (("Lua", lua), (f"{args.modules} modules", synth)):
         say(f"{name}: critical path {proj['critical_path']:.2f}s; " +
               ", ".join(f"{m} machines {proj[str(m)]:.2f}s" for m in MACHINES))
@@ -206,27 +226,39 @@ def page(result: dict, lines: list[str], args) -> str:
         rows.append(f"| {name} | {proj['critical_path']:.2f} s | "
                     + " | ".join(f"{proj[str(m)]:.2f} s" for m in MACHINES) + " |")
     moved = result["bytes_per_module"]
+    kinds = list(next(iter(result["settings"].values()))["cpu_seconds"]["cluster"])
     return "\n".join([
         "# twopass on a Dask cluster", "",
         "Made by `python tools/bench_distributed.py" + (f" --repeat {args.repeat}" if args.repeat != 5 else "")
         + f" --page {args.page}` (see its docstring for the method). Two `dask worker --nthreads 1` on 127.0.0.1 "
         "against the local pool with `-j 2`, on the same two cores, Lua 5.4 x86-64 -O2 cold (`--no-cache`), "
         "interleaved.", "",
-        "| | wall (median) |", "|---|---:|",
-        f"| local pool, -j 2 | {statistics.median(result['local_wall']):.2f} s |",
-        f"| 2 Dask workers | {statistics.median(result['cluster_wall']):.2f} s |",
-        f"| overhead, median of the interleaved pairs | {100 * result['overhead']:+.1f}% (goal <= 10%) |",
-        f"| overhead between the medians | {100 * result['overhead_of_medians']:+.1f}% |",
-        f"| local pool, -j 2, no cluster running (made first) | {statistics.median(result['alone_wall']):.2f} s |",
-        f"| overhead against that | {100 * result['overhead_against_alone']:+.1f}% |", "",
+        "Each setting of the workers is its own cluster, paired with local builds made while it is idle on the "
+        "machine. Dask's profiler samples every running task's thread 100 times a second; a twopass task's "
+        "thread only waits for its child process, so the README turns it off on a cluster that builds with "
+        "twopass.", "",
+        "| | " + " | ".join(names := list(result["settings"])) + " |", "|---|" + "---:|" * len(names),
+        "| local pool, -j 2 (median) | " + " | ".join(f"{statistics.median(r['local_wall']):.2f} s"
+                                                    for r in result["settings"].values()) + " |",
+        "| 2 Dask workers (median) | " + " | ".join(f"{statistics.median(r['cluster_wall']):.2f} s"
+                                                  for r in result["settings"].values()) + " |",
+        "| overhead, median of the interleaved pairs (goal <= 10%) | "
+        + " | ".join(f"{100 * r['overhead']:+.1f}%" for r in result["settings"].values()) + " |",
+        "| overhead between the medians | "
+        + " | ".join(f"{100 * r['overhead_of_medians']:+.1f}%" for r in result["settings"].values()) + " |",
+        f"| overhead against local -j 2 with no cluster running ({statistics.median(result['alone_wall']):.2f} s, "
+        "made first) | " + " | ".join(f"{100 * r['overhead_against_alone']:+.1f}%"
+                                      for r in result["settings"].values()) + " |", "",
         "The pairs share the machine with the idle cluster, whose own processes (scheduler, workers, nannies) "
-        "slow the local build too; the last two rows count that against the cluster.", "",
+        "slow the local build too; the last row counts that against the cluster.", "",
         "CPU seconds per build (medians; `build` is the `twopass build` process and its children: the local "
         "pool's workers, and for a cluster build its client and the summaries made here while it connects):", "",
-        "| build | " + " | ".join(kinds := list(result["cpu_seconds"]["cluster"])) + " | in all |",
-        "|---|" + "---:|" * (len(kinds) + 1),
-        *[f"| {name} | " + " | ".join(f"{cpu.get(k, 0.0):.2f}" for k in kinds) + f" | {sum(cpu.values()):.2f} |"
-          for name, cpu in result["cpu_seconds"].items()], "",
+        "| workers' settings | kind of build | " + " | ".join(kinds) + " | in all |",
+        "|---|---|" + "---:|" * (len(kinds) + 1),
+        *[f"| {name} | {build_} | " + " | ".join(f"{cpu.get(k, 0.0):.2f}" for k in kinds)
+          + f" | {sum(cpu.values()):.2f} |"
+          for name, r in result["settings"].items() for build_, cpu in r["cpu_seconds"].items()], "",
+        "With the workers' profiler off (the README's setting) from here on. "
         f"Bytes per module: {moved['to_cluster'] / 1024:.1f} KiB to the cluster, {moved['from_cluster'] / 1024:.1f} "
         f"KiB back, {moved['worker_to_worker'] / 1024:.1f} KiB between workers. Round two on its round-one worker: "
         f"{result['round2_on_round1_worker']}.", "",

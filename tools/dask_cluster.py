@@ -113,7 +113,8 @@ class Cluster:
                         parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
                 except (OSError, IndexError, ValueError):
                     pass
-        found, frontier = set(), {self.procs[name].pid}
+        found: set[int] = set()
+        frontier = {self.procs[name].pid}
         while frontier:
             frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
             found |= frontier
