@@ -168,6 +168,19 @@ def test_stop_on_failure_starts_no_new_job():
     assert list(out) == [0]
 
 
+def test_jobs_stop_starting_when_asked_and_the_rest_stays_in_the_callers_queue():
+    """How a cluster build summarizes here while it connects: jobs from the shared deque until `more()` is false
+    (the cluster is ready), the running ones finished, the rest left for the cluster."""
+    from collections import deque
+    queue = deque((i, ("ok", i)) for i in range(20))
+    done = []
+    with Pool(2, pool_jobs.job, pool_jobs.init, ("t",)) as pool:
+        for outcome in pool.run(queue, stop_on_failure=False, more=lambda: len(done) < 3):
+            done.append(outcome.key)
+    assert 3 <= len(done) <= 3 + 2 * 2  # what was running, and what was handed out with the third's batch
+    assert sorted(done + [k for k, _ in queue]) == list(range(20))
+
+
 def test_subprocess_workers_run_in_their_own_session_and_end_with_the_pool():
     with Pool(1, pool_jobs.job, pool_jobs.init, ("t",), start_method="subprocess") as pool:
         (outcome,) = pool.run([(0, ("ok", 1))])

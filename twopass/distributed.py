@@ -158,14 +158,13 @@ class DaskExecutor:
                                    else f"Dask worker {address}", why)
 
     def _run_here(self, round_: Round, queue: deque, stop_on_failure: bool) -> Iterator[Outcome]:
-        """Jobs from the front of the queue in a local pool, a few at a time, until the cluster is ready."""
+        """Jobs from the front of the queue in a local pool, each as a process frees, until the cluster is
+        ready; what is left stays in the queue."""
         with local_pool(round_, self.jobs) as pool:
-            while queue and not self._ready.is_set():
-                chunk = [queue.popleft() for _ in range(min(len(queue), 2 * self.jobs))]
-                for outcome in pool.run(chunk, stop_on_failure=False):
-                    yield outcome
-                    if outcome.error and stop_on_failure:
-                        queue.clear()
+            for outcome in pool.run(queue, stop_on_failure=False, more=lambda: not self._ready.is_set()):
+                yield outcome
+                if outcome.error and stop_on_failure:
+                    queue.clear()
 
     def _key(self, what: str) -> str:
         return f"{self._prefix}-{what}-{next(self._count)}"

@@ -268,11 +268,14 @@ class Pool:
             os.unlink(os.path.join(self.tmpdir, name))
         os.rmdir(self.tmpdir)
 
-    def run(self, jobs: Iterable[tuple[Any, Any]], stop_on_failure: bool = True):
-        """Yield an Outcome per (key, arg) job. After a failure with stop_on_failure, no new job starts."""
-        queue = deque(jobs)
+    def run(self, jobs: Iterable[tuple[Any, Any]], stop_on_failure: bool = True,
+            more: Callable[[], bool] = lambda: True):
+        """Yield an Outcome per (key, arg) job. After a failure with stop_on_failure, no new job starts; nor
+        once `more()` is false, and what is left stays in `jobs` if that is a deque (taken from as they go)."""
+        queue = jobs if isinstance(jobs, deque) else deque(jobs)
         stopping = False
         while True:
+            stopping = stopping or not more()
             if not stopping:
                 self._dispatch(queue)
             busy = [w for w in self.workers if w.job is not None]
@@ -280,7 +283,7 @@ class Pool:
                 return
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
             outcomes = [self._collect(w) for w in busy if w.conn in ready or w.proc.sentinel in ready]
-            stopping = stopping or (stop_on_failure and any(o.error for o in outcomes))
+            stopping = stopping or (stop_on_failure and any(o.error for o in outcomes)) or not more()
             if not stopping:
                 self._dispatch(queue)  # the workers go on while the caller takes these outcomes in
             yield from outcomes
