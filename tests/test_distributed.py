@@ -324,6 +324,14 @@ def test_summaries_go_as_a_few_batches_with_each_outcome_its_own(cluster):
     assert 0 < len([k for k in keys if "-summary-" in k]) <= 2 * 4 < 2 * len(expected)  # two rounds of <= 4
 
 
+def test_the_rest_of_the_summaries_stays_here_only_when_that_ends_them_sooner():
+    from twopass.distributed import ROUND_TRIP, _sooner_here
+    assert _sooner_here(0.04, 15, 2, 2)  # Lua's last 15 with two workers: the round trip is all they would save
+    assert not _sooner_here(0.01, 2000, 2, 64)  # a big program's: the cluster, by far
+    assert not _sooner_here(0.04, 30, 2, 64)
+    assert _sooner_here(0.04, 30, 2, 4) == (30 * 0.04 / 2 <= 30 * 0.04 / 4 + ROUND_TRIP)
+
+
 def test_summaries_run_here_while_the_scheduler_does_not_answer(tmp_path):
     """The client summarizes in its own pool while it connects; a scheduler that never answers is still one
     error, after the timeout, and nothing went to the cluster."""

@@ -159,9 +159,27 @@ class DaskExecutor:
 
     def _run_here(self, round_: Round, queue: deque, stop_on_failure: bool) -> Iterator[Outcome]:
         """Jobs from the front of the queue in a local pool, each as a process frees, until the cluster is
-        ready; what is left stays in the queue."""
+        ready, and after that too if the rest would end sooner here (_sooner_here, from the jobs done here so
+        far); what is left stays in the queue."""
+        took: list[float] = []
+        decided: list[bool] = []
+
+        def more() -> bool:
+            if not self._ready.is_set():
+                return True
+            if not decided:  # once: whether the rest is done here too
+                try:
+                    threads = sum(self._client.nthreads().values()) if self._failed is None else 0
+                except Exception:  # the cluster's run() says what is wrong with it
+                    threads = 0
+                decided.append(bool(threads and took and queue) and _sooner_here(
+                    sum(took) / len(took), len(queue), self.jobs, threads))
+            return decided[0]
+
         with local_pool(round_, self.jobs) as pool:
-            for outcome in pool.run(queue, stop_on_failure=False, more=lambda: not self._ready.is_set()):
+            for outcome in pool.run(queue, stop_on_failure=False, more=more):
+                if outcome.ran is not None:
+                    took.append(outcome.ran[2] - outcome.ran[1])
                 yield outcome
                 if outcome.error and stop_on_failure:
                     queue.clear()
@@ -241,6 +259,12 @@ class DaskExecutor:
                 moves -= 1
             needs = getattr(job, "blob_digests", lambda: ())()
             job, lifted = _lift(job)
+            if not isinstance(job, Batch):  # bytes no other job needs and no task holds yet travel inside the
+                # job's own task (Dask keeps them with it, to make it again): one of their own costs more
+                alone = {slot: data for slot, data in lifted.items()
+                         if (d := hashlib.sha256(data).hexdigest()) not in round_.blobs and d not in self._shared}
+                job = daskworker.restore(job, alone)
+                lifted = {slot: data for slot, data in lifted.items() if slot not in alone}
             self._count_bytes("to_cluster", (key, job))
             full = self.client.submit(
                 daskworker.task, spec, key, job, cgdata, {d: self._bytes_task(round_.blobs[d], worker) for d in needs},
@@ -372,6 +396,14 @@ class _Slots:
         self.sent[worker] -= 1
         self.work[worker] -= self.sizes.pop(key, 0)
 
+
+ROUND_TRIP = 0.05  # seconds from handing a round of small jobs to the cluster to a worker's child running them
+
+
+def _sooner_here(each: float, left: int, here: int, there: int) -> bool:
+    """Whether `left` more jobs of `each` seconds end sooner on `here` local processes than on the cluster's
+    `there` threads after a round trip to them: a program's few dozen summaries, not its thousands."""
+    return left * each / max(1, here) <= left * each / max(1, there) + ROUND_TRIP
 
 MOVES = 10  # at most one job in this many runs away from the live worker holding its input
 
