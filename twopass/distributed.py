@@ -230,7 +230,8 @@ class DaskExecutor:
         jobs take, and leave one worker idle at the end. One job per thread waits on each worker, so none
         idles while the client hears of the last. A job with a `Held` input goes to that input's worker
         while it has jobs of its own; a worker without any may take one of another's (_choose). A round of
-        small jobs goes as two Batches per worker thread; before the cluster is ready, here (_run_here)."""
+        small jobs goes as two Batches per worker thread; before the cluster is ready here (_run_here), and
+        after that too where the rest would end sooner here."""
         if round_.small and not self._ready.is_set():
             waiting = deque(jobs)
             yield from self._run_here(round_, waiting, stop_on_failure)
@@ -404,6 +405,7 @@ def _sooner_here(each: float, left: int, here: int, there: int) -> bool:
     """Whether `left` more jobs of `each` seconds end sooner on `here` local processes than on the cluster's
     `there` threads after a round trip to them: a program's few dozen summaries, not its thousands."""
     return left * each / max(1, here) <= left * each / max(1, there) + ROUND_TRIP
+
 
 MOVES = 10  # at most one job in this many runs away from the live worker holding its input
 
