@@ -162,19 +162,20 @@ class DaskExecutor:
         ready, and after that too if the rest would end sooner here (_sooner_here, from the jobs done here so
         far); what is left stays in the queue."""
         took: list[float] = []
-        decided: list[bool] = []
+        rest_here: bool | None = None  # decided once the cluster is ready
 
         def more() -> bool:
+            nonlocal rest_here
             if not self._ready.is_set():
                 return True
-            if not decided:  # once: whether the rest is done here too
+            if rest_here is None:
                 try:
                     threads = sum(self._client.nthreads().values()) if self._failed is None else 0
                 except Exception:  # the cluster's run() says what is wrong with it
                     threads = 0
-                decided.append(bool(threads and took and queue) and _sooner_here(
-                    sum(took) / len(took), len(queue), self.jobs, threads))
-            return decided[0]
+                rest_here = bool(threads and took and queue) and _sooner_here(
+                    sum(took) / len(took), len(queue), self.jobs, threads)
+            return rest_here
 
         with local_pool(round_, self.jobs) as pool:
             for outcome in pool.run(queue, stop_on_failure=False, more=more):
@@ -187,11 +188,12 @@ class DaskExecutor:
     def _key(self, what: str) -> str:
         return f"{self._prefix}-{what}-{next(self._count)}"
 
-    def _bytes_task(self, data: bytes, worker: str | None = None):
-        """One task per distinct bytes: dependents fetch it once per worker, and Dask can make it again. Made
-        on the worker of the first job that needs it, not wherever Dask would put it: that job then finds it
-        there, where Dask would move it between workers for most jobs."""
-        digest = hashlib.sha256(data).hexdigest()
+    def _bytes_task(self, data: bytes, worker: str | None = None, digest: str | None = None):
+        """One task per distinct bytes (`digest`: their sha256, where the caller has it): dependents fetch it
+        once per worker, and Dask can make it again. Made on the worker of the first job that needs it, not
+        wherever Dask would put it: that job then finds it there, where Dask would move it between workers for
+        most jobs."""
+        digest = digest or hashlib.sha256(data).hexdigest()
         if digest not in self._shared:
             self._count_bytes("to_cluster", data)
             self._shared[digest] = self.client.submit(daskworker.identity, data, key=f"{self._prefix}-bytes-{digest}",
@@ -241,9 +243,10 @@ class DaskExecutor:
         from distributed import as_completed
 
         self.check()  # nothing is sent before
-        spec = Spec(round_.name, round_.func, round_.llvm_options, self.ours, round_.keep,
-                    hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None, self._prefix)
-        cgdata = self._bytes_task(round_.cgdata) if round_.cgdata is not None else None
+        cgdata_digest = hashlib.sha256(round_.cgdata).hexdigest() if round_.cgdata is not None else None
+        spec = Spec(round_.name, round_.func, round_.llvm_options, self.ours, round_.keep, cgdata_digest,
+                    self._prefix)
+        cgdata = self._bytes_task(round_.cgdata, None, cgdata_digest) if round_.cgdata is not None else None
         slots = _Slots(self.client)
         if round_.small and not round_.keep:
             jobs = _batches(list(jobs), 2 * slots.thread_count())
@@ -260,17 +263,19 @@ class DaskExecutor:
                 moves -= 1
             needs = getattr(job, "blob_digests", lambda: ())()
             job, lifted = _lift(job)
+            digests = {slot: hashlib.sha256(data).hexdigest() for slot, data in lifted.items()}
             if not isinstance(job, Batch):  # bytes no other job needs and no task holds yet travel inside the
                 # job's own task (Dask keeps them with it, to make it again): one of their own costs more
                 alone = {slot: data for slot, data in lifted.items()
-                         if (d := hashlib.sha256(data).hexdigest()) not in round_.blobs and d not in self._shared}
+                         if digests[slot] not in round_.blobs and digests[slot] not in self._shared}
                 job = daskworker.restore(job, alone)
                 lifted = {slot: data for slot, data in lifted.items() if slot not in alone}
             self._count_bytes("to_cluster", (key, job))
             full = self.client.submit(
-                daskworker.task, spec, key, job, cgdata, {d: self._bytes_task(round_.blobs[d], worker) for d in needs},
+                daskworker.task, spec, key, job, cgdata,
+                {d: self._bytes_task(round_.blobs[d], worker, d) for d in needs},
                 {name: (self._held[h.key], h.attr) for name, h in held.items()},
-                {slot: self._bytes_task(data, worker) for slot, data in lifted.items()},
+                {slot: self._bytes_task(data, worker, digests[slot]) for slot, data in lifted.items()},
                 key=self._key(f"{round_.name.replace(' ', '-')}-{key}"), workers=[worker], allow_other_workers=True)
             self._held[full.key] = full
             tasks[full.key] = (key, worker, full)
