@@ -80,3 +80,35 @@ def test_the_floor_row_counts_llvms_optimizer_and_code_generators_from_a_real_re
                 for m in report["modules"] for r in ("round1", "round2")]
     assert bench_speed.llvm_work(report) == pytest.approx(sum(by_round)) and sum(by_round) > 0
     assert bench_speed.llvm_work(report) < sum(report["llvm_seconds"].values())  # parsing, layout, io are ours
+
+
+def test_the_readmes_dask_configuration_sets_dasks_own_keys(tmp_path):
+    """Dask ignores a key it does not know without a word: each of the README's must be one of Dask's (a
+    process without the file has it: no KeyError), not its default already, and a process reading the file
+    through DASK_CONFIG, as the scheduler and workers do, must see its value."""
+    import os
+    import subprocess
+
+    import yaml
+    from tools import bench_distributed as bd
+
+    config = yaml.safe_load(bd.readme_config())
+
+    def leaves(tree, prefix=()):
+        for key, value in tree.items():
+            yield from leaves(value, (*prefix, key)) if isinstance(value, dict) else [((*prefix, key), value)]
+
+    wanted = dict(leaves(config))
+    assert len(wanted) >= 4
+    (tmp_path / "twopass.yaml").write_text(bd.readme_config())
+    probe = ("import sys, dask, distributed\n"
+             "for key in sys.argv[1:]:\n"
+             "    print(key, dask.config.get(key), sep='\\t')\n")
+    keys = [".".join(k) for k in wanted]
+    seen = subprocess.run([sys.executable, "-c", probe, *keys], capture_output=True, text=True, check=True,
+                          env={**os.environ, "DASK_CONFIG": str(tmp_path)}).stdout.splitlines()
+    default = subprocess.run([sys.executable, "-c", probe, *keys], capture_output=True, text=True, check=True,
+                             env={k: v for k, v in os.environ.items() if k != "DASK_CONFIG"}).stdout.splitlines()
+    for (key, value), line, before in zip(wanted.items(), seen, default):
+        assert line.split("\t")[1] == str(value), (key, line)
+        assert before.split("\t")[1] != str(value), f"{'.'.join(key)} is Dask's default already"

@@ -6,9 +6,10 @@ one warm-up each, cold (`--no-cache`), each build after 2 s of quiet (when clust
 their next rounds take; the same build again finds every round's child kept from the last). Reports:
     wall overhead   the median over the interleaved pairs of cluster wall / local wall - 1 (goal <= 10%): the
                     machine's load drifts by more than the overhead between pairs, and a pair shares it;
-                    also against local builds made first, with no cluster on the machine (an idle cluster's
-                    scheduler, workers and nannies slow the paired local builds by about 6%); once for each of
-                    SETTINGS, a cluster of its own: Dask's defaults and the README's (the workers' profiler off)
+                    also against local builds made first, with no cluster on the machine (with Dask's defaults
+                    an idle cluster's scheduler, workers and nannies slow the paired local builds by about 6%,
+                    with the README's configuration by well under 1%); once for each of
+                    SETTINGS, a cluster of its own: Dask's defaults and the README's configuration for a build cluster
     bytes moved     client <-> cluster (the report's cluster_bytes) and worker <-> worker (Dask's counters),
                     per module
     placement       round-two tasks that ran on their round-one worker
@@ -28,10 +29,12 @@ import argparse
 import heapq
 import json
 import random
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -117,32 +120,49 @@ def synthetic_serial(modules: int) -> dict[str, float]:
     return {"thin link": link, "merge": run_one(modules)["seconds"]}
 
 
-# Dask worker settings measured, by name: Dask's own, and the README's for a cluster that builds with twopass
-SETTINGS = {"Dask's default settings": {},
-            "the profiler off (README)": {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}}
-RECOMMENDED = "the profiler off (README)"
+def readme_config() -> str:
+    """The README's Dask configuration for a build cluster: its one YAML block, as a user would save it."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", text, re.M | re.S)
+    if len(blocks) != 1:
+        raise SystemExit(f"README.md: expected one yaml block (Dask's configuration), found {len(blocks)}")
+    return textwrap.dedent(blocks[0])
 
 
-def pairs(bitcode, repeat: int, env: dict[str, str]) -> dict:
-    """Local and cluster builds interleaved, with a cluster whose processes run with `env`."""
+# The clusters' Dask configuration measured, by name (None: Dask's own defaults)
+RECOMMENDED = "the README's configuration"
+SETTINGS = {"Dask's default settings": None, RECOMMENDED: readme_config}
+
+
+def pairs(bitcode, repeat: int, config) -> dict:
+    """Local and cluster builds interleaved, with a cluster whose processes read `config()` (a YAML text) from
+    their DASK_CONFIG directory."""
     walls: dict[str, list[float]] = {"local": [], "cluster": []}
     reports = []
     cpu: dict[str, dict[str, list[float]]] = {"local": {}, "cluster": {}}
-    with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp, \
-            Cluster(Path(tmp) / "cluster", workers=2, env=env) as cluster:
-        dist = ("--scheduler-file", str(cluster.scheduler_file))
-        build(bitcode, Path(tmp) / "warm-local", "-j", "2")
-        build(bitcode, Path(tmp) / "warm-cluster", *dist)
-        for i in range(repeat):
-            walls["local"].append(build(bitcode, Path(tmp) / f"local{i}", "-j", "2", cluster=cluster,
-                                        cpu=cpu["local"])[0])
-            peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
-            wall, report = build(bitcode, Path(tmp) / f"cluster{i}", *dist, cluster=cluster, cpu=cpu["cluster"])
-            peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values()) \
-                - peer
-            walls["cluster"].append(wall)
-            reports.append((wall, report, peer))
+    with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp:
+        env = {}
+        if config is not None:
+            (Path(tmp) / "dask-config").mkdir()
+            (Path(tmp) / "dask-config" / "twopass.yaml").write_text(config())
+            env["DASK_CONFIG"] = str(Path(tmp) / "dask-config")
+        with Cluster(Path(tmp) / "cluster", workers=2, env=env) as cluster:
+            _pairs(bitcode, repeat, Path(tmp), cluster, walls, reports, cpu)
     return {"walls": walls, "cpu": cpu, "median": sorted(reports, key=lambda r: r[0])[len(reports) // 2]}
+
+
+def _pairs(bitcode, repeat: int, tmp: Path, cluster: Cluster, walls: dict, reports: list, cpu: dict) -> None:
+    dist = ("--scheduler-file", str(cluster.scheduler_file))
+    build(bitcode, tmp / "warm-local", "-j", "2")
+    build(bitcode, tmp / "warm-cluster", *dist)
+    for i in range(repeat):
+        walls["local"].append(build(bitcode, tmp / f"local{i}", "-j", "2", cluster=cluster, cpu=cpu["local"])[0])
+        peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
+        wall, report = build(bitcode, tmp / f"cluster{i}", *dist, cluster=cluster, cpu=cpu["cluster"])
+        peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values()) \
+            - peer
+        walls["cluster"].append(wall)
+        reports.append((wall, report, peer))
 
 
 def summary(run: dict, alone: list[float]) -> dict:
@@ -166,7 +186,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp:
         build(bitcode, Path(tmp) / "warm-alone", "-j", "2")
         alone = [build(bitcode, Path(tmp) / f"alone{i}", "-j", "2")[0] for i in range(args.repeat)]
-    runs = {name: pairs(bitcode, args.repeat, env) for name, env in SETTINGS.items()}
+    runs = {name: pairs(bitcode, args.repeat, config) for name, config in SETTINGS.items()}
     wall, report, peer = runs[RECOMMENDED]["median"]
     n = len(report["modules"])
     moved = dict(report["cluster_bytes"], worker_to_worker=peer)
@@ -233,10 +253,10 @@ def page(result: dict, lines: list[str], args) -> str:
         + f" --page {args.page}` (see its docstring for the method). Two `dask worker --nthreads 1` on 127.0.0.1 "
         "against the local pool with `-j 2`, on the same two cores, Lua 5.4 x86-64 -O2 cold (`--no-cache`), "
         "interleaved.", "",
-        "Each setting of the workers is its own cluster, paired with local builds made while it is idle on the "
-        "machine. Dask's profiler samples every running task's thread 100 times a second; a twopass task's "
-        "thread only waits for its child process, so the README turns it off on a cluster that builds with "
-        "twopass.", "",
+        "Each configuration is its own cluster, paired with local builds made while it is idle on the "
+        "machine: Dask's defaults, and the README's configuration for a build cluster (its YAML block, read "
+        "through `DASK_CONFIG` by the scheduler, workers and nannies: the workers' profiler off, and Dask's "
+        "periodic health, memory and system checks made seconds apart instead of many times a second).", "",
         "| | " + " | ".join(names := list(result["settings"])) + " |", "|---|" + "---:|" * len(names),
         "| local pool, -j 2 (median) | " + " | ".join(f"{statistics.median(r['local_wall']):.2f} s"
                                                     for r in result["settings"].values()) + " |",
@@ -253,12 +273,12 @@ def page(result: dict, lines: list[str], args) -> str:
         "slow the local build too; the last row counts that against the cluster.", "",
         "CPU seconds per build (medians; `build` is the `twopass build` process and its children: the local "
         "pool's workers, and for a cluster build its client and the summaries made here while it connects):", "",
-        "| workers' settings | kind of build | " + " | ".join(kinds) + " | in all |",
+        "| Dask configuration | kind of build | " + " | ".join(kinds) + " | in all |",
         "|---|---|" + "---:|" * (len(kinds) + 1),
         *[f"| {name} | {build_} | " + " | ".join(f"{cpu.get(k, 0.0):.2f}" for k in kinds)
           + f" | {sum(cpu.values()):.2f} |"
           for name, r in result["settings"].items() for build_, cpu in r["cpu_seconds"].items()], "",
-        "With the workers' profiler off (the README's setting) from here on. "
+        "With the README's configuration from here on. "
         f"Bytes per module: {moved['to_cluster'] / 1024:.1f} KiB to the cluster, {moved['from_cluster'] / 1024:.1f} "
         f"KiB back, {moved['worker_to_worker'] / 1024:.1f} KiB between workers. Round two on its round-one worker: "
         f"{result['round2_on_round1_worker']}.", "",
