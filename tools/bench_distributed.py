@@ -6,9 +6,9 @@ one warm-up each, cold (`--no-cache`), each build after 2 s of quiet (when clust
 their next rounds take; the same build again finds every round's child kept from the last). Reports:
     wall overhead   the median over the interleaved pairs of cluster wall / local wall - 1 (goal <= 10%): the
                     machine's load drifts by more than the overhead between pairs, and a pair shares it;
-                    also against local builds made first, with no cluster on the machine (with Dask's defaults
-                    an idle cluster's scheduler, workers and nannies slow the paired local builds by about 6%,
-                    with the README's configuration by well under 1%); once for each of
+                    also against a local build made just before each pair with every process of the cluster
+                    stopped (with Dask's defaults an idle cluster's scheduler, workers and nannies slow the
+                    paired local builds by about 6%); once for each of
                     SETTINGS, a cluster of its own: Dask's defaults and the README's configuration for a build cluster
     bytes moved     client <-> cluster (the report's cluster_bytes) and worker <-> worker (Dask's counters),
                     per module
@@ -137,7 +137,7 @@ SETTINGS = {"Dask's default settings": None, RECOMMENDED: readme_config}
 def pairs(bitcode, repeat: int, config) -> dict:
     """Local and cluster builds interleaved, with a cluster whose processes read `config()` (a YAML text) from
     their DASK_CONFIG directory."""
-    walls: dict[str, list[float]] = {"local": [], "cluster": []}
+    walls: dict[str, list[float]] = {"alone": [], "local": [], "cluster": []}
     reports = []
     cpu: dict[str, dict[str, list[float]]] = {"local": {}, "cluster": {}}
     with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp:
@@ -156,6 +156,8 @@ def _pairs(bitcode, repeat: int, tmp: Path, cluster: Cluster, walls: dict, repor
     build(bitcode, tmp / "warm-local", "-j", "2")
     build(bitcode, tmp / "warm-cluster", *dist)
     for i in range(repeat):
+        with cluster.frozen():
+            walls["alone"].append(build(bitcode, tmp / f"alone{i}", "-j", "2")[0])
         walls["local"].append(build(bitcode, tmp / f"local{i}", "-j", "2", cluster=cluster, cpu=cpu["local"])[0])
         peer = sum(cluster.client().run(lambda dask_worker: dask_worker.transfer_outgoing_bytes_total).values())
         wall, report = build(bitcode, tmp / f"cluster{i}", *dist, cluster=cluster, cpu=cpu["cluster"])
@@ -165,12 +167,12 @@ def _pairs(bitcode, repeat: int, tmp: Path, cluster: Cluster, walls: dict, repor
         reports.append((wall, report, peer))
 
 
-def summary(run: dict, alone: list[float]) -> dict:
-    local, clustered = run["walls"]["local"], run["walls"]["cluster"]
-    return {"local_wall": local, "cluster_wall": clustered,
+def summary(run: dict) -> dict:
+    alone, local, clustered = run["walls"]["alone"], run["walls"]["local"], run["walls"]["cluster"]
+    return {"alone_wall": alone, "local_wall": local, "cluster_wall": clustered,
             "overhead": statistics.median(c / a - 1 for a, c in zip(local, clustered)),
             "overhead_of_medians": statistics.median(clustered) / statistics.median(local) - 1,
-            "overhead_against_alone": statistics.median(clustered) / statistics.median(alone) - 1,
+            "overhead_against_alone": statistics.median(c / a - 1 for a, c in zip(alone, clustered)),
             "cpu_seconds": {build_: {kind: statistics.median(v) for kind, v in kinds.items()}
                             for build_, kinds in run["cpu"].items()}}
 
@@ -183,9 +185,6 @@ def main() -> int:
     ap.add_argument("--page", help="write the results as a Markdown page")
     args = ap.parse_args()
     bitcode = corpus.build_bitcode("x86_64")
-    with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp:
-        build(bitcode, Path(tmp) / "warm-alone", "-j", "2")
-        alone = [build(bitcode, Path(tmp) / f"alone{i}", "-j", "2")[0] for i in range(args.repeat)]
     runs = {name: pairs(bitcode, args.repeat, config) for name, config in SETTINGS.items()}
     wall, report, peer = runs[RECOMMENDED]["median"]
     n = len(report["modules"])
@@ -203,8 +202,8 @@ def main() -> int:
     synth = {"critical_path": big_serial + sum(max(t) for t in big.values()),
              **{str(m): model(big, big_serial, m, per_task) for m in MACHINES}}
     placement = report["placement"]
-    result = {"modules": n, "repeat": args.repeat, "alone_wall": alone,
-              "settings": {name: summary(run, alone) for name, run in runs.items()}, "bytes": moved,
+    result = {"modules": n, "repeat": args.repeat,
+              "settings": {name: summary(run) for name, run in runs.items()}, "bytes": moved,
               "bytes_per_module": {k: v / n for k, v in moved.items()},
               "round2_on_round1_worker": f"{placement['round2_on_round1_worker']}/{placement['round2_tasks']}",
               "per_task_seconds": per_task, "serial_seconds": serial, "projection_lua": lua,
@@ -219,8 +218,8 @@ def main() -> int:
         say(f"Lua x86-64, {n} modules, workers with {name}: local -j 2 {statistics.median(r['local_wall']):.2f}s, "
             f"2 Dask workers {statistics.median(r['cluster_wall']):.2f}s (overhead {100 * r['overhead']:+.1f}%, "
             f"median of {args.repeat} interleaved pairs; {100 * r['overhead_of_medians']:+.1f}% between the "
-            f"medians; {100 * r['overhead_against_alone']:+.1f}% against local -j 2 with no cluster on the machine, "
-            f"{statistics.median(alone):.2f}s)")
+            f"medians; {100 * r['overhead_against_alone']:+.1f}% against local -j 2 with the cluster stopped, "
+            f"{statistics.median(r['alone_wall']):.2f}s)")
         for build_, kinds in r["cpu_seconds"].items():
             say(f"  CPU seconds per {build_} build (medians): " + ", ".join(f"{k} {v:.2f}" for k, v in kinds.items())
                 + f", in all {sum(kinds.values()):.2f}")
@@ -266,11 +265,14 @@ def page(result: dict, lines: list[str], args) -> str:
         + " | ".join(f"{100 * r['overhead']:+.1f}%" for r in result["settings"].values()) + " |",
         "| overhead between the medians | "
         + " | ".join(f"{100 * r['overhead_of_medians']:+.1f}%" for r in result["settings"].values()) + " |",
-        f"| overhead against local -j 2 with no cluster running ({statistics.median(result['alone_wall']):.2f} s, "
-        "made first) | " + " | ".join(f"{100 * r['overhead_against_alone']:+.1f}%"
-                                      for r in result["settings"].values()) + " |", "",
-        "The pairs share the machine with the idle cluster, whose own processes (scheduler, workers, nannies) "
-        "slow the local build too; the last row counts that against the cluster.", "",
+        "| local pool, -j 2, the cluster stopped (median) | "
+        + " | ".join(f"{statistics.median(r['alone_wall']):.2f} s" for r in result["settings"].values()) + " |",
+        "| overhead against the local build with the cluster stopped, median of the repeats | "
+        + " | ".join(f"{100 * r['overhead_against_alone']:+.1f}%" for r in result["settings"].values()) + " |", "",
+        "Each repeat is three builds in a row: local with every process of the cluster stopped (SIGSTOP: the "
+        "machine as if it had no cluster), local with the cluster idle beside it, then on the cluster. The "
+        "pairs share the machine with the idle cluster, whose own processes (scheduler, workers, nannies) slow "
+        "the local build too; the last row counts that against the cluster.", "",
         "CPU seconds per build (medians; `build` is the `twopass build` process and its children: the local "
         "pool's workers, and for a cluster build its client and the summaries made here while it connects):", "",
         "| Dask configuration | kind of build | " + " | ".join(kinds) + " | in all |",
