@@ -236,6 +236,10 @@ def main() -> int:
     return 0
 
 
+def _all(setting: dict, kind: str) -> float:
+    return sum(setting["cpu_seconds"][kind].values())
+
+
 def page(result: dict, lines: list[str], args) -> str:
     rows = ["| | critical path | " + " | ".join(f"{m} machines" for m in MACHINES) + " |",
             "|---|---:|" + "---:|" * len(MACHINES)]
@@ -268,7 +272,10 @@ def page(result: dict, lines: list[str], args) -> str:
         "| local pool, -j 2, the cluster stopped (median) | "
         + " | ".join(f"{statistics.median(r['alone_wall']):.2f} s" for r in result["settings"].values()) + " |",
         "| overhead against the local build with the cluster stopped, median of the repeats | "
-        + " | ".join(f"{100 * r['overhead_against_alone']:+.1f}%" for r in result["settings"].values()) + " |", "",
+        + " | ".join(f"{100 * r['overhead_against_alone']:+.1f}%" for r in result["settings"].values()) + " |",
+        "| CPU seconds of every process, cluster build over local build (medians, below) | "
+        + " | ".join(f"{100 * (_all(r, 'cluster') / _all(r, 'local') - 1):+.1f}%"
+                     for r in result["settings"].values()) + " |", "",
         "Each repeat is three builds in a row: local with every process of the cluster stopped (SIGSTOP: the "
         "machine as if it had no cluster), local with the cluster idle beside it, then on the cluster. The "
         "pairs share the machine with the idle cluster, whose own processes (scheduler, workers, nannies) slow "
