@@ -90,9 +90,9 @@ def test_the_readmes_dask_configuration_sets_dasks_own_keys(tmp_path):
     import subprocess
 
     import yaml
-    from tools import bench_distributed as bd
+    from tools.dask_cluster import readme_config
 
-    config = yaml.safe_load(bd.readme_config())
+    config = yaml.safe_load(readme_config())
 
     def leaves(tree, prefix=()):
         for key, value in tree.items():
@@ -100,7 +100,7 @@ def test_the_readmes_dask_configuration_sets_dasks_own_keys(tmp_path):
 
     wanted = dict(leaves(config))
     assert len(wanted) >= 4
-    (tmp_path / "twopass.yaml").write_text(bd.readme_config())
+    (tmp_path / "twopass.yaml").write_text(readme_config())
     probe = ("import sys, dask, distributed\n"
              "for key in sys.argv[1:]:\n"
              "    print(key, dask.config.get(key), sep='\\t')\n")

@@ -16,7 +16,7 @@ from test_build import corrupt, outputs
 
 sys.path.insert(0, str(ROOT))
 from tools import corpus  # noqa: E402
-from tools.dask_cluster import Cluster, self_signed  # noqa: E402
+from tools.dask_cluster import Cluster, readme_config, self_signed  # noqa: E402
 
 pytest.importorskip("distributed")
 pytestmark = pytest.mark.slow
@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    with Cluster(tmp_path_factory.mktemp("cluster"), workers=2) as c:
+    """The README's build cluster: its Dask configuration read by every process (the clusters the fault tests
+    start of their own keep Dask's defaults, so both are built on)."""
+    with Cluster(tmp_path_factory.mktemp("cluster"), workers=2, config=readme_config()) as c:
         yield c
 
 
@@ -50,6 +52,15 @@ def test_lua_on_the_cluster_is_the_local_build(tmp_path, cluster, lua, lua_local
     assert where["round2_tasks"] == len(lua)
     assert where["round2_on_round1_worker"] >= 0.9 * len(lua), where
     assert f"cluster: 2 workers; {where['round2_on_round1_worker']}/{len(lua)}" in proc.stderr.decode()
+    # built on the README's configuration, which every process of the cluster read
+    import yaml
+    config = yaml.safe_load(readme_config())["distributed"]
+    import dask
+    for key, value in (("worker.profile.enabled", config["worker"]["profile"]["enabled"]),
+                       ("admin.tick.interval", config["admin"]["tick"]["interval"])):
+        seen = cluster.client().run(dask.config.get, f"distributed.{key}")
+        assert len(seen) == 2 and set(seen.values()) == {value}, (key, seen)
+        assert cluster.client().run_on_scheduler(dask.config.get, f"distributed.{key}") == value
 
 
 def test_the_client_cache_serves_a_cluster_build(tmp_path, cluster):

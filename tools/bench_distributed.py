@@ -29,12 +29,10 @@ import argparse
 import heapq
 import json
 import random
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -42,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tools import corpus  # noqa: E402
-from tools.dask_cluster import Cluster  # noqa: E402
+from tools.dask_cluster import Cluster, readme_config  # noqa: E402
 
 MACHINES = (2, 4, 16, 64)
 SERIAL = ("plan", "thin link", "merge", "size guard", "write")
@@ -120,15 +118,6 @@ def synthetic_serial(modules: int) -> dict[str, float]:
     return {"thin link": link, "merge": run_one(modules)["seconds"]}
 
 
-def readme_config() -> str:
-    """The README's Dask configuration for a build cluster: its one YAML block, as a user would save it."""
-    text = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", text, re.M | re.S)
-    if len(blocks) != 1:
-        raise SystemExit(f"README.md: expected one yaml block (Dask's configuration), found {len(blocks)}")
-    return textwrap.dedent(blocks[0])
-
-
 # The clusters' Dask configuration measured, by name (None: Dask's own defaults)
 RECOMMENDED = "the README's configuration"
 SETTINGS = {"Dask's default settings": None, RECOMMENDED: readme_config}
@@ -141,12 +130,7 @@ def pairs(bitcode, repeat: int, config) -> dict:
     reports = []
     cpu: dict[str, dict[str, list[float]]] = {"local": {}, "cluster": {}}
     with tempfile.TemporaryDirectory(prefix="twopass-bench-dist-") as tmp:
-        env = {}
-        if config is not None:
-            (Path(tmp) / "dask-config").mkdir()
-            (Path(tmp) / "dask-config" / "twopass.yaml").write_text(config())
-            env["DASK_CONFIG"] = str(Path(tmp) / "dask-config")
-        with Cluster(Path(tmp) / "cluster", workers=2, env=env) as cluster:
+        with Cluster(Path(tmp) / "cluster", workers=2, config=config() if config else None) as cluster:
             _pairs(bitcode, repeat, Path(tmp), cluster, walls, reports, cpu)
     return {"walls": walls, "cpu": cpu, "median": sorted(reports, key=lambda r: r[0])[len(reports) // 2]}
 

@@ -7,10 +7,24 @@ import contextlib
 import json
 import os
 import signal
+import re
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_config() -> str:
+    """The README's Dask configuration for a build cluster: its one YAML block, as a user would save it."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", text, re.M | re.S)
+    if len(blocks) != 1:
+        raise SystemExit(f"README.md: expected one yaml block (Dask's configuration), found {len(blocks)}")
+    return textwrap.dedent(blocks[0])
 
 
 def _die_with_parent() -> None:
@@ -30,9 +44,15 @@ class Cluster:
 
     def __init__(self, directory: Path, workers: int = 2, tls: dict[str, str] | None = None,
                  env: dict[str, str] | None = None, worker_env: dict[str, dict[str, str]] | None = None,
-                 threads: int = 1):
+                 threads: int = 1, config: str | None = None):
+        """`config`: a Dask configuration (YAML) that every process of the cluster reads from its DASK_CONFIG
+        directory, as a user's would."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        if config is not None:
+            (self.directory / "dask-config").mkdir(exist_ok=True)
+            (self.directory / "dask-config" / "twopass.yaml").write_text(config)
+            env = dict(env or {}, DASK_CONFIG=str(self.directory / "dask-config"))
         self.scheduler_file = self.directory / "scheduler.json"
         self.tls = tls
         self.env = dict(os.environ, **(env or {}))
