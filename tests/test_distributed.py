@@ -43,6 +43,9 @@ def lua_local(tmp_path_factory, lua):
 
 
 def test_lua_on_the_cluster_is_the_local_build(tmp_path, cluster, lua, lua_local):
+    import dask
+    import yaml
+
     out, report = tmp_path / "out", tmp_path / "report.json"
     proc = run_twopass("build", *lua, "-o", out, "--scheduler-file", cluster.scheduler_file, "--no-cache",
                        "--report", report, check=True)
@@ -53,9 +56,7 @@ def test_lua_on_the_cluster_is_the_local_build(tmp_path, cluster, lua, lua_local
     assert where["round2_on_round1_worker"] >= 0.9 * len(lua), where
     assert f"cluster: 2 workers; {where['round2_on_round1_worker']}/{len(lua)}" in proc.stderr.decode()
     # built on the README's configuration, which every process of the cluster read
-    import yaml
     config = yaml.safe_load(readme_config())["distributed"]
-    import dask
     for key, value in (("worker.profile.enabled", config["worker"]["profile"]["enabled"]),
                        ("admin.tick.interval", config["admin"]["tick"]["interval"])):
         seen = cluster.client().run(dask.config.get, f"distributed.{key}")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -23,7 +23,7 @@ def readme_config() -> str:
     text = (ROOT / "README.md").read_text()
     blocks = re.findall(r"^ *```yaml\n(.*?)^ *```", text, re.M | re.S)
     if len(blocks) != 1:
-        raise SystemExit(f"README.md: expected one yaml block (Dask's configuration), found {len(blocks)}")
+        raise RuntimeError(f"README.md: expected one yaml block (Dask's configuration), found {len(blocks)}")
     return textwrap.dedent(blocks[0])
 
 
@@ -165,13 +165,19 @@ class Cluster:
         """Every process of the cluster stopped (SIGSTOP) meanwhile: the machine as if it had no cluster, for a
         local build timed between cluster builds. Timeouts do not fire: scheduler and workers stop together."""
         pids = [pid for name, proc in self.procs.items() for pid in (proc.pid, *self.descendants(name))]
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
         try:
+            self._signal(pids, signal.SIGSTOP)
             yield
         finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+            self._signal(pids, signal.SIGCONT)
+
+    @staticmethod
+    def _signal(pids: list[int], sig: int) -> None:
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:  # a child that ended since it was listed
+                pass
 
     def kill(self, name: str) -> None:
         proc = self.procs.pop(name)
