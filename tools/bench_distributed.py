@@ -6,10 +6,11 @@ one warm-up each, cold (`--no-cache`), each build after 2 s of quiet (when clust
 their next rounds take; the same build again finds every round's child kept from the last). Reports:
     wall overhead   the median over the interleaved pairs of cluster wall / local wall - 1 (goal <= 10%): the
                     machine's load drifts by more than the overhead between pairs, and a pair shares it;
-                    also against a local build made just before each pair with every process of the cluster
-                    stopped (with Dask's defaults an idle cluster's scheduler, workers and nannies slow the
-                    paired local builds by about 6%); once for each of
-                    SETTINGS, a cluster of its own: Dask's defaults and the README's configuration for a build cluster
+                    also against a local build made beside each pair with every process of the cluster
+                    stopped (SIGSTOP), the three in one order and the next repeat's in the other (with Dask's
+                    defaults an idle cluster's scheduler, workers and nannies slow the paired local builds by
+                    about 6%); and the CPU seconds of every process; once for each of SETTINGS, a cluster of
+                    its own: Dask's defaults and the README's configuration for a build cluster
     bytes moved     client <-> cluster (the report's cluster_bytes) and worker <-> worker (Dask's counters),
                     per module
     placement       round-two tasks that ran on their round-one worker
@@ -20,7 +21,7 @@ their next rounds take; the same build again finds every round's child kept from
                     whose task times are drawn from Lua's, with the thin link and merge of synthetic
                     2,000-module programs timed here (tools/bench_thinlink.py, tools/bench_merge.py).
 
-    python tools/bench_distributed.py [--repeat 3] [--json out.json] [--page docs/benchmarks-distributed.md]
+    python tools/bench_distributed.py [--repeat 5] [--json out.json] [--page docs/benchmarks-distributed.md]
 """
 
 from __future__ import annotations
