@@ -140,6 +140,7 @@ def _pairs(bitcode, repeat: int, tmp: Path, cluster: Cluster, walls: dict, repor
     dist = ("--scheduler-file", str(cluster.scheduler_file))
     build(bitcode, tmp / "warm-local", "-j", "2")
     build(bitcode, tmp / "warm-cluster", *dist)
+
     def alone(i: int) -> None:
         with cluster.frozen():
             walls["alone"].append(build(bitcode, tmp / f"alone{i}", "-j", "2")[0])
@@ -271,9 +272,9 @@ def page(result: dict, lines: list[str], args) -> str:
                      for r in result["settings"].values()) + " |", "",
         "Each repeat is three builds in a row, every other repeat in the other order: local with every process "
         "of the cluster stopped (SIGSTOP: the machine as if it had no cluster), local with the cluster idle "
-        "beside it, and on the cluster. The "
-        "pairs share the machine with the idle cluster, whose own processes (scheduler, workers, nannies) slow "
-        "the local build too; the last row counts that against the cluster.", "",
+        "beside it, and on the cluster. The pairs share the machine with the idle cluster, whose own processes "
+        "(scheduler, workers, nannies) slow the local build too; the row with the cluster stopped counts that "
+        "against the cluster.", "",
         "CPU seconds per build (medians; `build` is the `twopass build` process and its children: the local "
         "pool's workers, and for a cluster build its client and the summaries made here while it connects):", "",
         "| Dask configuration | kind of build | " + " | ".join(kinds) + " | in all |",
