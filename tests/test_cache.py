@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from twopass import cache
+from twopass import cache, cachepolicy
 from twopass.errors import TwopassError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +195,7 @@ def test_sigkilled_writers_leave_no_torn_entry(tmp_path, caplog):
     assert c.stats()["object"]["files"] == len(entries)  # stray temporary files are not entries
     for p in files_under(root):  # killed writers' leftovers go once stale; entries stay
         os.utime(p, (time.time() - 7200, time.time() - 7200))
-    c.prune(cache.parse_policy("prune_after=0s:cache_size=0%"), force=True)
+    c.prune(cachepolicy.parse_policy("prune_after=0s:cache_size=0%"), force=True)
     assert sorted(p.name for p in files_under(root) if p.name != cache._TIMESTAMP) == sorted(entries)
 
 
@@ -221,7 +221,8 @@ print(hits, bad)
 
 PRUNER = """
 import sys, time
-from twopass.cache import Cache, parse_policy
+from twopass.cache import Cache
+from twopass.cachepolicy import parse_policy
 c = Cache(sys.argv[1])
 end = time.time() + float(sys.argv[2])
 while time.time() < end:
@@ -250,7 +251,7 @@ def test_concurrent_readers_writers_and_pruner(tmp_path):
 # -- policy ----------------------------------------------------------------------------------------------------
 
 def test_policy_defaults_are_llvms():
-    assert cache.parse_policy("") == cache.Policy() == cache.Policy(
+    assert cachepolicy.parse_policy("") == cachepolicy.Policy() == cachepolicy.Policy(
         interval=1200.0, expiration=7 * 24 * 3600.0, max_size_percent=75, max_size_bytes=0, max_size_files=1000000)
 
 
@@ -273,13 +274,13 @@ def test_policy_defaults_are_llvms():
     ("cache_size_files=7:", "max_size_files", 7),  # a trailing ':' ends the list
 ])
 def test_policy_keys_and_suffixes(text, field, value):
-    assert getattr(cache.parse_policy(text), field) == value
+    assert getattr(cachepolicy.parse_policy(text), field) == value
 
 
 def test_policy_all_keys_at_once():
-    p = cache.parse_policy("prune_interval=20m:prune_after=72h:cache_size=75%:cache_size_bytes=1g:"
+    p = cachepolicy.parse_policy("prune_interval=20m:prune_after=72h:cache_size=75%:cache_size_bytes=1g:"
                            "cache_size_files=1000:prune_after=1h")
-    assert p == cache.Policy(1200.0, 3600.0, 75, 1 << 30, 1000)  # a repeated key: the last one counts
+    assert p == cachepolicy.Policy(1200.0, 3600.0, 75, 1 << 30, 1000)  # a repeated key: the last one counts
 
 
 @pytest.mark.parametrize("text, message", [
@@ -301,7 +302,7 @@ def test_policy_all_keys_at_once():
 ])
 def test_policy_errors_use_llvms_wording(text, message):
     with pytest.raises(TwopassError) as e:
-        cache.parse_policy(text)
+        cachepolicy.parse_policy(text)
     assert (e.value.where, e.value.message) == ("--cache-policy", message)
     assert str(e.value) == f"--cache-policy: {message}"
 
@@ -355,11 +356,11 @@ def test_prune_expiration(tmp_path):
     fill(c, 10, age=3600)
     fill(c, 3)  # 0..2 used just now
     mine = foreign_files(tmp_path, c)
-    assert c.prune(cache.parse_policy("prune_after=59m:cache_size_files=0:cache_size=0%"), force=True) == \
+    assert c.prune(cachepolicy.parse_policy("prune_after=59m:cache_size_files=0:cache_size=0%"), force=True) == \
         {"removed_files": 7, "removed_bytes": 7 * (HEADER + 1000), "kept_files": 3, "kept_bytes": 3 * (HEADER + 1000)}
     assert present(c, 10) == [True] * 3 + [False] * 7
     fill(c, 10, age=3600)
-    assert c.prune(cache.parse_policy("prune_after=0s:cache_size=0%:cache_size_files=0"), force=True)[
+    assert c.prune(cachepolicy.parse_policy("prune_after=0s:cache_size=0%:cache_size_files=0"), force=True)[
         "removed_files"] == 0  # 0 disables expiration
     assert all(p.read_bytes() == b"mine" for p in mine)
 
@@ -369,7 +370,7 @@ def test_prune_file_limit_takes_least_recently_used(tmp_path):
     fill(c, 10)
     mine = foreign_files(tmp_path, c)
     assert c.get("object", key(0)) is not None  # a hit makes entry 0 the most recently used
-    done = c.prune(cache.parse_policy("cache_size_files=4"), force=True)
+    done = c.prune(cachepolicy.parse_policy("cache_size_files=4"), force=True)
     assert done == {"removed_files": 6, "removed_bytes": 6 * (HEADER + 1000), "kept_files": 4,
                     "kept_bytes": 4 * (HEADER + 1000)}
     assert present(c, 10) == [True] + [False] * 6 + [True] * 3
@@ -381,17 +382,17 @@ def test_prune_size_limit_takes_least_recently_used(tmp_path):
     fill(c, 10)
     mine = foreign_files(tmp_path, c)
     size = HEADER + 1000
-    done = c.prune(cache.parse_policy(f"cache_size_bytes={3 * size + 1}"), force=True)
+    done = c.prune(cachepolicy.parse_policy(f"cache_size_bytes={3 * size + 1}"), force=True)
     assert done == {"removed_files": 7, "removed_bytes": 7 * size, "kept_files": 3, "kept_bytes": 3 * size}
     assert present(c, 10) == [False] * 7 + [True] * 3
     # Both limits and all streams: the stricter one wins, oldest first across streams.
     fill(c, 4, stream="ir", age=1000)
-    done = c.prune(cache.parse_policy(f"cache_size_bytes={5 * size}:cache_size_files=6"), force=True)
+    done = c.prune(cachepolicy.parse_policy(f"cache_size_bytes={5 * size}:cache_size_files=6"), force=True)
     assert done["kept_files"] == 5 and present(c, 4, "ir") == [False, False, True, True]
     # Percentages compare with the cache plus the disk's free space: 100% and 0% remove nothing here.
     for text in ("cache_size=100%", "cache_size=0%", "cache_size=0%:cache_size_bytes=0"):
-        assert c.prune(cache.parse_policy(text), force=True)["removed_files"] == 0
-    assert c.prune(cache.Policy(max_size_percent=0, max_size_bytes=0, max_size_files=0, expiration=0),
+        assert c.prune(cachepolicy.parse_policy(text), force=True)["removed_files"] == 0
+    assert c.prune(cachepolicy.Policy(max_size_percent=0, max_size_bytes=0, max_size_files=0, expiration=0),
                    force=True) == {"removed_files": 0, "removed_bytes": 0, "kept_files": 5, "kept_bytes": 5 * size}
     assert all(p.read_bytes() == b"mine" for p in mine)
 
@@ -401,32 +402,32 @@ def test_prune_ties_go_larger_first(tmp_path):
     for i, size in enumerate((100, 300, 200)):
         c.put("object", key(i), payload(i, size))
         os.utime(entry_path(c, "object", key(i)), (5000, 5000))
-    c.prune(cache.parse_policy("cache_size_files=1:prune_after=0s"), force=True)
+    c.prune(cachepolicy.parse_policy("cache_size_files=1:prune_after=0s"), force=True)
     assert present(c, 3) == [True, False, False]
 
 
 def test_prune_interval(tmp_path):
     c = cache.Cache(str(tmp_path / "c"))
-    assert c.prune(cache.parse_policy("cache_size_files=1")) == dict.fromkeys(
+    assert c.prune(cachepolicy.parse_policy("cache_size_files=1")) == dict.fromkeys(
         ("removed_files", "removed_bytes", "kept_files", "kept_bytes"), 0)
     assert not (tmp_path / "c").exists()  # pruning an absent cache creates nothing
     fill(c, 10)
     stamp = Path(c.root) / cache._TIMESTAMP
-    assert c.prune(cache.parse_policy("cache_size_files=8"))["removed_files"] == 2  # no timestamp yet: prune
+    assert c.prune(cachepolicy.parse_policy("cache_size_files=8"))["removed_files"] == 2  # no timestamp yet: prune
     assert stamp.exists()
-    assert c.prune(cache.parse_policy("cache_size_files=6"))["removed_files"] == 0  # within 20m of it
-    assert c.prune(cache.parse_policy("prune_interval=1h:cache_size_files=6"))["removed_files"] == 0
-    assert c.prune(cache.Policy(interval=None, max_size_files=6))["removed_files"] == 0  # None: never
+    assert c.prune(cachepolicy.parse_policy("cache_size_files=6"))["removed_files"] == 0  # within 20m of it
+    assert c.prune(cachepolicy.parse_policy("prune_interval=1h:cache_size_files=6"))["removed_files"] == 0
+    assert c.prune(cachepolicy.Policy(interval=None, max_size_files=6))["removed_files"] == 0  # None: never
     os.utime(stamp, (time.time() - 1300, time.time() - 1300))
-    assert c.prune(cache.parse_policy("prune_interval=1h:cache_size_files=6"))["removed_files"] == 0
-    assert c.prune(cache.parse_policy("cache_size_files=6"))["removed_files"] == 2  # 20m passed
+    assert c.prune(cachepolicy.parse_policy("prune_interval=1h:cache_size_files=6"))["removed_files"] == 0
+    assert c.prune(cachepolicy.parse_policy("cache_size_files=6"))["removed_files"] == 2  # 20m passed
     assert time.time() - stamp.stat().st_mtime < 60  # and the interval starts again
-    assert c.prune(cache.parse_policy("cache_size_files=5"))["removed_files"] == 0
-    assert c.prune(cache.parse_policy("cache_size_files=5"), force=True)["removed_files"] == 1
+    assert c.prune(cachepolicy.parse_policy("cache_size_files=5"))["removed_files"] == 0
+    assert c.prune(cachepolicy.parse_policy("cache_size_files=5"), force=True)["removed_files"] == 1
     for n in (4, 3):  # 0 prunes every time
-        assert c.prune(cache.parse_policy(f"prune_interval=0s:cache_size_files={n}"))["kept_files"] == n
+        assert c.prune(cachepolicy.parse_policy(f"prune_interval=0s:cache_size_files={n}"))["kept_files"] == n
     stamp.unlink()
-    assert c.prune(cache.Policy(interval=None, max_size_files=2))["kept_files"] == 2  # LLVM: no stamp, prune
+    assert c.prune(cachepolicy.Policy(interval=None, max_size_files=2))["kept_files"] == 2  # LLVM: no stamp, prune
 
 
 def test_prune_removes_stale_temporary_files_only(tmp_path):
@@ -438,7 +439,7 @@ def test_prune_removes_stale_temporary_files_only(tmp_path):
         p.write_bytes(b"partial")
     os.utime(stale, (time.time() - 3700, time.time() - 3700))
     mine = foreign_files(tmp_path, c)
-    done = c.prune(cache.Policy(), force=True)
+    done = c.prune(cachepolicy.Policy(), force=True)
     assert done == {"removed_files": 1, "removed_bytes": 7, "kept_files": 2, "kept_bytes": 2 * (HEADER + 1000)}
     assert not stale.exists() and fresh.exists()
     assert c.stats()["object"]["files"] == 2

@@ -491,7 +491,7 @@ def test_cross_target_needs_an_assembler(twopass, tmp_path, monkeypatch):
     import twopass as api
     from twopass import libllvm
     from twopass.errors import TwopassError
-    monkeypatch.setattr(libllvm, "_library_path", lambda: None)
+    monkeypatch.setattr(libllvm, "library_path", lambda: None)
     out = tmp_path / "out"
     with pytest.raises(TwopassError) as refused:
         api.build([str(DATA / "aarch64")], api.BuildOptions(), str(out), api.RunOptions(jobs=1, cache=False))

@@ -101,7 +101,7 @@ def place(src: str, data: bytes, dst: str, link: bool = False) -> None:
     build tools compare it with the inputs'."""
     directory = os.path.dirname(os.path.abspath(dst))
     tmp = os.path.join(directory, f".twopass-tmp-{os.getpid()}-{os.path.basename(dst)}")
-    if _reflink(src, tmp) or (link and _hardlink(src, tmp)):
+    if _reflink(src, tmp, None if link else data) or (link and _hardlink(src, tmp)):
         try:
             os.utime(tmp)
             os.replace(tmp, dst)
@@ -111,17 +111,22 @@ def place(src: str, data: bytes, dst: str, link: bool = False) -> None:
     write_atomic(dst, data)
 
 
-def _reflink(src: str, tmp: str) -> bool:
+def _reflink(src: str, tmp: str, data: bytes | None) -> bool:
+    """`tmp` made a reflink of `src`; where the filesystem has none, a copy of `data` (when given) written to
+    the same new file, not to another one made after this one is removed."""
     import fcntl
 
     try:
         with open(src, "rb") as s:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-            try:
-                fcntl.ioctl(fd, _FICLONE, s.fileno())
-                return True
-            finally:
-                os.close(fd)
+            with open(fd, "wb") as f:
+                try:
+                    fcntl.ioctl(fd, _FICLONE, s.fileno())
+                except OSError:
+                    if data is None:
+                        raise
+                    f.write(data)
+        return True
     except OSError:
         _unlink(tmp)
         return False

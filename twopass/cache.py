@@ -7,23 +7,24 @@ most a stray temporary file, swept by `prune` once it is an hour old), and it ca
 checked on every read (a damaged entry is a miss, removed and logged). Only file names the cache itself makes
 are ever counted, pruned or cleared, so a wrong `--cache-dir` cannot cost anyone their files.
 
-Pruning follows LLVM's CachePruningPolicy (llvm/lib/Support/CachePruning.cpp): the same syntax, defaults,
-error wording, timestamp-file interval and removal order, with the last use being the entry's mtime, which
-`get` bumps, rather than its atime, which relatime and noatime mounts do not keep.
+Pruning follows LLVM's CachePruningPolicy (llvm/lib/Support/CachePruning.cpp; cachepolicy.py parses it): the
+same syntax, defaults, error wording, timestamp-file interval and removal order, with the last use being the
+entry's mtime, which `get` bumps, rather than its atime, which relatime and noatime mounts do not keep.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import stat
 import struct
 import time
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .asmtext import Pattern
-from .errors import TwopassError
+
+if TYPE_CHECKING:
+    from .cachepolicy import Policy
 
 STREAMS = ("ir", "scratch", "object")
 _MAGIC = b"TPC1"
@@ -32,7 +33,6 @@ _KEY = Pattern(r"[0-9a-f]{64}")
 _TEMP = Pattern(r"([0-9a-f]{64})\.tmp-[0-9a-f-]+")
 _STALE_TEMP = 3600.0
 _TIMESTAMP = "twopass.timestamp"
-_WHERE = "--cache-policy"
 
 
 def _log():
@@ -47,82 +47,6 @@ def default_dir() -> str:
                         "twopass")
 
 
-@dataclass(frozen=True)
-class Policy:
-    """LLVM's CachePruningPolicy and its defaults. interval: 0 prunes every time, None never (except, as in
-    LLVM, when there is no timestamp file yet). expiration 0, max_size_percent 0 or 100, max_size_bytes 0
-    and max_size_files 0 each disable their limit."""
-
-    interval: float | None = 1200.0            # 20m
-    expiration: float = 7 * 24 * 3600.0        # 1 week
-    max_size_percent: int = 75                 # of the cache's size plus the free space on its disk
-    max_size_bytes: int = 0
-    max_size_files: int = 1000000
-
-
-def _integer(text: str) -> int | None:
-    """StringRef::getAsInteger(0, uint64_t): the radix from a 0x/0b/0o/0 prefix, every character a digit of
-    it, and the value fitting 64 bits; so "0x10" is 16 and "010" is 8, as LLVM reads them."""
-    radix, digits = 10, text
-    if text[:2] in ("0x", "0X"):
-        radix, digits = 16, text[2:]
-    elif text[:2] in ("0b", "0B"):
-        radix, digits = 2, text[2:]
-    elif text[:2] == "0o":
-        radix, digits = 8, text[2:]
-    elif len(text) > 1 and text[0] == "0" and text[1] in "0123456789":
-        radix, digits = 8, text[1:]
-    allowed = "0123456789abcdefghijklmnopqrstuvwxyz"[:radix]
-    if not digits or any(c not in allowed and c not in allowed.upper() for c in digits):
-        return None
-    value = int(digits, radix)
-    return value if value < 1 << 64 else None
-
-
-def _number(text: str) -> int:
-    value = _integer(text)
-    if value is None:
-        raise TwopassError(_WHERE, f"'{text}' not an integer")
-    return value
-
-
-def _duration(text: str) -> float:
-    if not text:
-        raise TwopassError(_WHERE, "Duration must not be empty")
-    number = _number(text[:-1])
-    unit = {"s": 1, "m": 60, "h": 3600}.get(text[-1])
-    if unit is None:
-        raise TwopassError(_WHERE, f"'{text}' must end with one of 's', 'm' or 'h'")
-    return float(number * unit)
-
-
-def parse_policy(text: str) -> Policy:
-    """parseCachePruningPolicy: `key=value` items split on ':', checked in the same order with the same
-    messages (an empty item, as in "a::b", is LLVM's "Unknown key: ''"; a trailing ':' is fine)."""
-    fields: dict = {}
-    rest = text
-    while rest:
-        item, _, rest = rest.partition(":")
-        key, _, value = item.partition("=")
-        if key == "prune_interval":
-            fields["interval"] = _duration(value)
-        elif key == "prune_after":
-            fields["expiration"] = _duration(value)
-        elif key == "cache_size":
-            if not value.endswith("%"):
-                raise TwopassError(_WHERE, f"'{value}' must be a percentage")
-            percent = _number(value[:-1])
-            if percent > 100:
-                raise TwopassError(_WHERE, f"'{value[:-1]}' must be between 0 and 100")
-            fields["max_size_percent"] = percent
-        elif key == "cache_size_bytes":
-            mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(value[-1:].lower(), 1)
-            fields["max_size_bytes"] = _number(value[:-1] if mult > 1 else value) * mult
-        elif key == "cache_size_files":
-            fields["max_size_files"] = _number(value)
-        else:
-            raise TwopassError(_WHERE, f"Unknown key: '{key}'")
-    return Policy(**fields)
 
 
 def _unlink(path: str) -> bool:
@@ -154,7 +78,7 @@ def _damaged(path: str, why: str) -> None:
 
 def _write(path: str, chunks: tuple[bytes, ...], mode: int) -> None:
     """Through a temporary in the entry's own directory, renamed over: a reader never sees half an entry."""
-    tmp = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(8)}"
+    tmp = f"{path}.tmp-{os.getpid()}-{os.urandom(8).hex()}"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
@@ -185,10 +109,21 @@ class Cache:
         return os.path.join(self.base, stream, key[:2], key)
 
     def get(self, stream: str, key: str) -> bytes | None:
-        path = self._path(stream, key)
-        raw = _read(path)
+        body, why = self._entry(stream, key)
+        if why:
+            _damaged(self._path(stream, key), why)
+        return body
+
+    def peek(self, stream: str, key: str) -> bytes | None:
+        """As `get`, but a damaged entry is only a miss: left for the build that follows to report and remove
+        (a command answered from its record, again.py, has no log of its own)."""
+        return self._entry(stream, key)[0]
+
+    def _entry(self, stream: str, key: str) -> tuple[bytes | None, str]:
+        """The entry's payload, or None and why it is damaged ("" for a miss)."""
+        raw = _read(self._path(stream, key))
         if raw is None:
-            return None  # a miss, or pruned by another build just now
+            return None, ""  # a miss, or pruned by another build just now
         why = "shorter than its header"
         if len(raw) >= _HEADER.size:
             magic, length, digest = _HEADER.unpack_from(raw)
@@ -197,9 +132,8 @@ class Cache:
                    f"{len(body)} payload bytes, header says {length}" if length != len(body) else
                    "checksum mismatch" if hashlib.sha256(body).digest() != digest else "")
             if not why:
-                return body
-        _damaged(path, why)
-        return None
+                return body, ""
+        return None, why
 
     def put(self, stream: str, key: str, data: bytes) -> None:
         """A cache that cannot be written (read-only, full disk) costs a rebuild next time, never this build."""
@@ -211,12 +145,16 @@ class Cache:
 
     def get_blob(self, stream: str, digest: str) -> bytes | None:
         """Bytes kept by their own sha256 (`put_blob`), with no header: a blob is a file a build can link to."""
-        path = self._path(stream, digest)
-        raw = _read(path)
+        raw = _read(self._path(stream, digest))
         if raw is not None and hashlib.sha256(raw).hexdigest() != digest:
-            _damaged(path, "checksum mismatch")
+            _damaged(self._path(stream, digest), "checksum mismatch")
             return None
         return raw
+
+    def peek_blob(self, stream: str, digest: str) -> bytes | None:
+        """As `get_blob`, a damaged blob only a miss (see `peek`)."""
+        raw = _read(self._path(stream, digest))
+        return raw if raw is not None and hashlib.sha256(raw).hexdigest() == digest else None
 
     def put_blob(self, stream: str, data: bytes) -> str:
         """Keep `data` under its sha256 (returned), read-only: builds hard-link outputs to it, and nothing may
@@ -263,18 +201,21 @@ class Cache:
         result["total"] = {k: sum(result[s][k] for s in STREAMS) for k in ("files", "bytes")}
         return result
 
+    def prune_due(self, interval: float | None) -> bool:
+        """Whether a build's `prune` with this interval scans the cache now: pruneCache's timestamp file, one
+        scan per interval however many builds finish in it."""
+        try:
+            age = time.time() - os.stat(os.path.join(self.root, _TIMESTAMP)).st_mtime  # outside v1/ (entries)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return interval is not None and (not interval or age > interval)
+
     def _due(self, policy: Policy, force: bool) -> bool:
-        """pruneCache's timestamp file: one scan per interval however many builds finish in it."""
-        stamp = os.path.join(self.root, _TIMESTAMP)  # outside v1/, which holds only entries
-        if not force:
-            try:
-                age = time.time() - os.stat(stamp).st_mtime
-            except FileNotFoundError:
-                age = None
-            except OSError:
-                return False
-            if age is not None and (policy.interval is None or (policy.interval and age <= policy.interval)):
-                return False
+        if not force and not self.prune_due(policy.interval):
+            return False
+        stamp = os.path.join(self.root, _TIMESTAMP)
         try:
             with open(stamp, "ab"):
                 pass

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shlex
 import sys
-from typing import Any, Iterator, NoReturn
+from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 
 from . import __version__
 from .errors import TwopassError
+
+if TYPE_CHECKING:
+    import argparse
 
 DESCRIPTION = """\
 twopass turns ThinLTO bitcode (clang -flto=thin -c) into native objects through two codegen rounds, so that
@@ -186,9 +188,10 @@ def _cache_parser(sub) -> None:
 
 def _run_cache(args) -> int:
     from . import cache
+    from .cachepolicy import parse_policy
 
     store = cache.Cache(args.cache_dir or cache.default_dir())
-    policy = cache.parse_policy(args.cache_policy)
+    policy = parse_policy(args.cache_policy)
     if args.action == "stats":
         stats = store.stats()
         for stream in cache.STREAMS:
@@ -212,11 +215,15 @@ def _link_options(args):
         raise TwopassError("--import-instr-limit", "the limit must be >= 0 and the evolution factor in [0, 1]")
     exports = list(args.export_symbol)
     if args.export_symbols_file:
+        from . import again
         try:
-            with open(args.export_symbols_file, encoding="utf-8") as f:
-                exports += [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+            with open(args.export_symbols_file, "rb") as f:
+                data = f.read()
+            lines = data.decode("utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as e:
             raise TwopassError(args.export_symbols_file, getattr(e, "strerror", None) or str(e)) from None
+        again.note(args.export_symbols_file, data)
+        exports += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     return LinkOptions(args.import_instr_limit, args.import_instr_evolution_factor, args.shared,
                        tuple(sorted({"main", *exports})))
 
@@ -250,10 +257,19 @@ def _run_build(args) -> int:
                      cgdata_out=args.cgdata_out, cgdata_format=args.cgdata_format)
     if args.emit_ninja:
         return _emit_ninja(args, options, run)
+    recording = args.cache and local(args) and not (args.save_temps or args.cgdata_out or args.verbose)
+    if recording:  # what the build reads, for its command's record (again.py)
+        from . import again
+        again.begin()
     with stderr_logging(args), executor(args) as ex:
         result = build(args.inputs, options, args.output_dir, run, ex)
     if not args.quiet:
         print(report.summary(report.build_report(result)), file=sys.stderr)
+    reads = again.end() if recording else None
+    if reads is not None:
+        from .pipeline import manifest_bytes
+        again.save(args.argv, result, reads, args.output_dir, args.report,
+                   manifest_bytes(result, result.outputs()) if args.manifest else None, args.manifest, args.quiet)
     return 0
 
 
@@ -324,6 +340,8 @@ def stderr_logging(args: Any) -> Iterator[None]:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    import argparse  # here: a build answered from its command's record parses no arguments
+
     parser = argparse.ArgumentParser(prog="twopass", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"twopass {__version__}")
@@ -399,8 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     if raw[:1] == ["ld"]:
         from . import ld
         return ld.main(raw[1:])
-    args = make_parser().parse_args(glue_mllvm(raw))
     try:
+        if raw[:1] == ["build"]:
+            from . import again
+            status = again.replay(raw[1:])  # the same command as before, on the same files: its outputs again
+            if status is not None:
+                return status
+        args = make_parser().parse_args(glue_mllvm(raw))
+        args.argv = raw[1:]
         return _COMMANDS[args.command](args)
     except TwopassError as e:
         for line in e.lines():

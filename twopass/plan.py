@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
-from . import __version__, bitcode, objfile
+from . import __version__, again, bitcode, objfile
 from .errors import InputError, TwopassError
 from .executor import CGDATA
 from .layout import Layout, applies_to, assembles_in_process, check_target
@@ -40,9 +40,11 @@ class ModuleSource:
     def file(cls, path: str) -> "ModuleSource":
         try:
             with open(path, "rb") as f:
-                return cls(path, f.read(), path)
+                data = f.read()
         except OSError as e:
             raise InputError(path, e.strerror or str(e)) from None
+        again.note(path, data)
+        return cls(path, data, path)
 
 
 @dataclass(frozen=True)
@@ -219,11 +221,17 @@ def expand_inputs(args: list[str], _depth: int = 0) -> list[str]:
             if _depth > 8:
                 raise InputError(arg[1:], "response files nest too deeply")
             try:
-                with open(arg[1:], encoding="utf-8") as f:
-                    out += expand_inputs(shlex.split(f.read(), comments=True), _depth + 1)
+                with open(arg[1:], "rb") as f:
+                    data = f.read()
+                text = data.decode("utf-8")
             except OSError as e:
                 raise InputError(arg[1:], e.strerror or str(e)) from None
+            except UnicodeDecodeError:
+                raise InputError(arg[1:], "a response file must be UTF-8 text") from None
+            again.note(arg[1:], data)
+            out += expand_inputs(shlex.split(text, comments=True), _depth + 1)
         elif os.path.isdir(arg):
+            again.note_unrecordable()  # which modules it holds is no file's bytes
             found = _walk(arg)
             if not found:
                 raise InputError(arg, "no LLVM modules (.bc, .ll, or bitcode .o files) in this directory")

@@ -42,6 +42,7 @@ class Record:
     report: dict[str, Any]     # what the recording build's report said of its outputs
     blob_paths: dict[str, str]  # output name -> the cache file holding its bytes
     seconds: float             # the LLVM work the recorded build stands for
+    digests: dict[str, str]    # output name -> the sha256 its blob is kept under
 
 
 def lookup(store: Cache, build_key: str) -> Record | None:
@@ -69,7 +70,7 @@ def lookup(store: Cache, build_key: str) -> Record | None:
         merged = store.get_blob("scratch", merged_digest)
         if merged is None:
             return None
-    return Record(objects, merged, report, paths, seconds)
+    return Record(objects, merged, report, paths, seconds, wanted)
 
 
 def keep_blobs(store: Cache, objects: dict[str, bytes], merged: bytes | None) -> dict[str, str]:
@@ -81,8 +82,9 @@ def keep_blobs(store: Cache, objects: dict[str, bytes], merged: bytes | None) ->
     return digests
 
 
-def save(store: Cache, build_key: str, digests: dict[str, str], report: dict) -> None:
-    """The record, once its blobs are kept (keep_blobs): a record never names a blob that was not written."""
+def save(store: Cache, build_key: str, digests: dict[str, str], report: dict) -> Record:
+    """The record, once its blobs are kept (keep_blobs): a record never names a blob that was not written.
+    Returns it as `lookup` would find it, without the bytes."""
     import msgpack
 
     kept = {k: v for k, v in report.items() if k not in _VOLATILE}
@@ -91,6 +93,7 @@ def save(store: Cache, build_key: str, digests: dict[str, str], report: dict) ->
     seconds = sum(report.get("llvm_seconds", {}).values()) + report.get("cache", {}).get("llvm_seconds_saved", 0)
     store.put(STREAM, build_key, msgpack.packb({"objects": objects, "merged": digests.get(""), "seconds": seconds,
                                                 "report": json.dumps(kept, sort_keys=True)}))
+    return Record({}, None, json.loads(json.dumps(kept, sort_keys=True)), {}, float(seconds), dict(objects))
 
 
 def report(record: Record, plan: Plan, jobs: int, phases: dict[str, float]) -> dict:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import __version__, ldargs
+from .again import file_fingerprint, identity
 from .ldargs import Arg
 
 if TYPE_CHECKING:
@@ -36,32 +36,6 @@ thinlto-index-only thinlto-emit-imports-files thinlto-emit-index-files lto-emit-
 opt-remarks-filename cref out-implib relocatable r
 """.split())
 _OWN_WRITERS = ("report", "manifest", "cgdata_out", "verify_determinism", "save_temps")
-
-
-def _fingerprint(path: str) -> str | None:
-    """A hash of a file's bytes (xxh3: this checks for change, it does not name content), None if unreadable."""
-    import xxhash
-    try:
-        with open(path, "rb") as f:
-            return xxhash.xxh3_128(f.read()).hexdigest()
-    except OSError:
-        return None
-
-
-def _identity(words: list[str]) -> list:
-    """What names the programs that do the work: each existing file among the linker's (or assembler's) words,
-    by size and time (ziglang's LLD through `python -m ziglang`: its zig binary)."""
-    out = []
-    for w in words:
-        path = shutil.which(w) if os.sep not in w else w
-        if w == "ziglang":
-            import importlib.util
-            spec = importlib.util.find_spec("ziglang")
-            path = os.path.join(os.path.dirname(spec.origin), "zig") if spec and spec.origin else None
-        if path and os.path.isfile(path):
-            st = os.stat(os.path.realpath(path))
-            out.append([os.path.realpath(path), st.st_size, st.st_mtime_ns])
-    return out
 
 
 def _writes_more(args: list[Arg], own) -> bool:
@@ -114,7 +88,7 @@ class Relink:
                                                       rec["stderr"])
         except (ValueError, KeyError, TypeError, msgpack.UnpackException):
             return False
-        if libraries != _libraries(self.args) or any(_fingerprint(p) != h for p, h in files):
+        if libraries != _libraries(self.args) or any(file_fingerprint(p) != h for p, h in files):
             return False
         program = self.store.get_blob(STREAM, digest)
         if program is None:
@@ -133,7 +107,7 @@ class Relink:
         read: set[str] = {*self.extra_files, *replaced, *read_dependency_file(dependency_file)}
         inside = os.path.join(os.path.abspath(workdir), "")
         read = {p for p in read if not os.path.abspath(p).startswith(inside)}  # twopass's own objects
-        files = sorted([p, h] for p in read if (h := _fingerprint(p)) is not None)
+        files = sorted([p, h] for p in read if (h := file_fingerprint(p)) is not None)
         try:
             with open(self.output, "rb") as f:
                 program = f.read()
@@ -158,7 +132,7 @@ def prepare(args: list[Arg], own, linker: list[str], cache_dir: str | None, outp
     argv = ldargs.render([Arg(["-o", ""], "output", "") if a.name == "output" else a for a in args])
     fields = {"stream": "link", "twopass": __version__, **llvm.versions(), "argv": argv, "cwd": os.getcwd(),
               "env": [os.environ.get(k) for k in ("TWOPASS_LDFLAGS", "TWOPASS_LD")],
-              "programs": _identity([*linker, *assembler]), "in_process_assembler": libllvm.assembler()}
+              "programs": identity([*linker, *assembler]), "in_process_assembler": libllvm.assembler()}
     key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     return Relink(Store(cache_dir), key, output, args, extra)
 

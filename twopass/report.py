@@ -6,7 +6,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, llvm
+from . import __version__
 
 if TYPE_CHECKING:
     from .pipeline import BuildResult
@@ -44,6 +44,7 @@ def build_report(result: "BuildResult") -> dict:
     if result.recorded is not None:
         from . import rebuild
         return rebuild.report(result.recorded, result.plan, result.jobs, result.phases)
+    from . import llvm  # here: a build answered from its command's record prints a summary without LLVM's module
     opts, jobs = result.plan.options, result.jobs
     phases = {k: round(v, 4) for k, v in result.phases.items()}
     llvm_time = {name: round(llvm_seconds(result, name), 4) for name in ("summary", "round 1", "round 2")
