@@ -146,3 +146,14 @@ def test_a_program_that_changed_is_another_command(tmp_path):
     assert not again._unchanged(programs, [])
     tool.unlink()
     assert not again._unchanged(programs, [])
+
+
+def test_an_export_list_is_one_of_the_files_read(tmp_path):
+    inputs, store = copies(tmp_path), tmp_path / "cache"
+    exports = tmp_path / "exports.txt"
+    exports.write_text("main\n")
+    args = [*inputs, "-o", "out", "--cache-dir", store, "-q", "-j", "2", "--export-symbols-file", exports]
+    run(*args, cwd=tmp_path)
+    assert not run(*args, cwd=tmp_path)[1]
+    exports.write_text("main\n# other bytes, the same list: the build's own record answers\n")
+    assert run(*args, cwd=tmp_path)[1] and not run(*args, cwd=tmp_path)[1]

@@ -87,7 +87,8 @@ class Target:
         link_cmd, env = corpus.link(sorted(out.glob("*.o")), out.with_suffix(".exe"), self.name, icf=True,
                                     command_only=True)
         linked = measure(link_cmd, env, sample)
-        return {**combine(built, linked), "build_wall": built["wall"], "report": json.loads(report.read_text())}
+        return {**combine(built, linked), "build_wall": built["wall"], "link_wall": linked["wall"],
+                "report": json.loads(report.read_text())}
 
 
 def profile(report: dict, wall: float, jobs: int) -> dict:
@@ -124,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
             t = Target(name, Path(tmp), args.jobs, args.assembler)
             runs: dict[str, list[dict]] = {f"{tool} {k}": [] for k in (*KINDS, "sampled")
                                            for tool in ("lld", "twopass")}
+            runs["python -c pass"] = []  # the interpreter's own start here, a part of every twopass run
             for n in range(args.repeat):
                 for kind in KINDS:
                     runs[f"lld {kind}"].append(t.lld(kind, n))
                     runs[f"twopass {kind}"].append(t.twopass(kind, n))
+                runs["python -c pass"].append(measure([sys.executable, "-c", "pass"], ENV))
                 runs["lld sampled"].append(t.lld("cold", n, sample=True))
                 runs["twopass sampled"].append(t.twopass("cold", n, sample=True))
                 print(f"{name} #{n}: " + ", ".join(f"{k} {v[-1]['wall']:.2f}s" for k, v in runs.items()), flush=True)
@@ -160,7 +163,11 @@ def summarize(runs: dict[str, list[dict]], jobs: int) -> dict:
     ratios["llvm"] = {"wall": statistics.median(floor), "pairs": [round(f, 3) for f in floor]}
     colds = runs["twopass cold"]
     middle = sorted(colds, key=lambda r: r["wall"])[len(colds) // 2]
+    warm = {"build": statistics.median(r["build_wall"] for r in runs["twopass warm"]),
+            "link": statistics.median(r["link_wall"] for r in runs["twopass warm"]),
+            "python": med["python -c pass"]["wall"], "lld": med["lld warm"]["wall"]}
     return {"medians": med, "ratios": ratios, "profile": profile(middle["report"], middle["build_wall"], jobs),
+            "warm": warm,
             "overhead": statistics.median(r["report"]["orchestration_overhead"] for r in colds),
             "per_job": statistics.median(dispatch_overhead(r["report"]) for r in colds)}
 
@@ -201,8 +208,12 @@ def page(results: dict, args) -> str:
             goal = goals.get(kind)
             lines.append(f"| {label} | {ratios[kind]['wall']:.3f} | {'<= ' + str(goal) if goal else ''} | "
                          f"{', '.join(map(str, ratios[kind]['pairs']))} |")
-        p = res["profile"]
-        lines += ["", "The row of LLVM's optimizer and code generators alone is the floor on this machine: the "
+        p, w = res["profile"], res["warm"]
+        lines += ["", f"The warm row's parts (medians): `twopass build` {w['build']:.3f} s, of which the "
+                      f"interpreter's own start is {w['python']:.3f} s here (`python -c pass`, with this "
+                      f"environment's `.pth` files), then the link of its objects {w['link']:.3f} s; LLD's whole "
+                      f"cached relink takes {w['lld']:.3f} s.",
+                  "", "The row of LLVM's optimizer and code generators alone is the floor on this machine: the "
                       "workers' seconds in them (both rounds) over LLD's whole CPU. Everything between it and the cold "
                       "CPU row is twopass's own (summaries, importing, layout and assembly, the parent, processes).",
                   "", f"Orchestration overhead (the report's: phases' wall over worker seconds per job, minus one): "
