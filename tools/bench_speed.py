@@ -5,7 +5,7 @@ Per target (x86-64 -O2, AArch64 -Oz) and repeat, in this order:
     lld cold       ld.lld, ThinLTO two rounds (outliner, function merger, --icf=all), no cache
     twopass cold   `twopass build` on an empty cache, then ld.lld --icf=all of its objects
     lld warm       ld.lld again with --thinlto-cache-dir, the cache warmed by the same link
-    twopass warm   the same build again on its warm cache, then the link
+    twopass warm   the cold build's command again (its outputs still there, as LLD's), then the link
     lld edit       one module edited (a string constant in lua.c), on a copy of lld's warm cache
     twopass edit   the same edit on a copy of twopass's warm cache, then the link
 
@@ -77,9 +77,11 @@ class Target:
         return measure(cmd, env, sample)
 
     def twopass(self, kind: str, n: int, sample: bool = False) -> dict:
-        out, cache = self.work / f"{self.name}-{kind}-{n}", cache_for(kind, self.work / f"{self.name}-cache-{n}")
+        cache = cache_for(kind, self.work / f"{self.name}-cache-{n}")
+        out = self.work / f"{self.name}-{'cold' if kind == 'warm' else kind}-{n}"  # warm: the cold command again
         report = out.with_suffix(".json")
-        shutil.rmtree(out, ignore_errors=True)
+        if kind != "warm":
+            shutil.rmtree(out, ignore_errors=True)
         cmd = [sys.executable, "-m", "twopass", "build", *map(str, self.edited if kind == "edit" else self.bitcode),
                "-o", str(out), "-j", str(self.jobs), "-q", "--cache-dir", str(cache), "--report", str(report),
                *self.assembler]
