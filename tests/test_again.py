@@ -119,6 +119,9 @@ def test_a_damaged_blob_a_record_gone_or_pruning_due_runs_the_build(tmp_path):
     record = store / "v1" / "object" / command["record"][:2] / command["record"]
     record.unlink()
     assert run(*args, cwd=tmp_path)[1] and outputs(tmp_path / "out") == want
+    assert not run(*args, cwd=tmp_path)[1]
+    (store / "v1" / "scratch" / command["merged"][:2] / command["merged"]).unlink()  # the merged data it names
+    assert run(*args, cwd=tmp_path)[1] and outputs(tmp_path / "out") == want
     # A policy that prunes at every build: every build runs, to prune.
     pruning = [*args, "--cache-policy", "prune_interval=0s"]
     run(*pruning, cwd=tmp_path)

@@ -131,6 +131,8 @@ def replay(argv: list[str]) -> int | None:
         if rec["dir"] != root or store.prune_due(rec["interval"]) or not _unchanged(rec["programs"], rec["files"]) \
                 or store.peek(STREAM, rec["record"]) is None:
             return None
+        if rec["merged"] is not None:
+            os.utime(store.blob_path("scratch", rec["merged"]))  # kept as recently used as the record keeps it
         objects, paths = {}, {}
         for name, digest in rec["objects"]:
             data = store.peek_blob(STREAM, digest)
@@ -139,7 +141,7 @@ def replay(argv: list[str]) -> int | None:
             objects[name], paths[name] = data, store.blob_path(STREAM, digest)
         outdir, manifest, report, report_path, quiet = (rec["outdir"], rec["manifest"], rec["report"],
                                                         rec["report_path"], rec["quiet"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OSError):
         return None
     from . import atomic
     from .report import summary, write_report
@@ -179,7 +181,8 @@ def save(argv: list[str], result: BuildResult, reads: list[list], outdir: str, r
     assembler = result.plan.options.layout.assembler
     programs = identity([*llvm.library_files(), *([libllvm.library_path() or ""] if libllvm.is_assembler(assembler)
                                                   else list(assembler or ())[:1])])
-    rec = {"dir": root, "record": answer["record"], "interval": answer["interval"], "programs": programs,
+    rec = {"dir": root, "record": answer["record"], "merged": answer["merged"], "interval": answer["interval"],
+           "programs": programs,
            "files": reads, "outdir": os.path.abspath(outdir), "objects": answer["objects"],
            "report": answer["report"], "report_path": report_path and os.path.abspath(report_path),
            "manifest": None if manifest_path is None or manifest is None else
