@@ -68,10 +68,13 @@ def test_the_same_command_again_writes_what_the_build_wrote_without_importing_it
     assert list(replayed["phases_seconds"]) == list(answered["phases_seconds"]) == ["plan", "write"]
     assert replayed["cache"]["streams"] == {"build": {"object": {"hits": 1, "misses": 0}}}
     assert _summary(said) == _summary(record_said) and "cache: 1/1 hits" in said
-    # The objects are files of their own with this run's time, as written files would be.
+    # The objects are files of their own with this run's time, as written files would be (those already holding
+    # their bytes only get the time); an object changed since is written again.
     for obj in (a / "out").glob("*.o"):
         st = obj.stat()
         assert st.st_mtime >= started - 1 and st.st_mode & 0o200 and st.st_nlink == 1, obj
+    (a / "out" / "main.o").write_bytes(b"edited by hand")
+    assert not run(*args, cwd=a)[1] and outputs(a / "out") == cold
 
 
 def test_what_could_change_the_outputs_runs_the_build(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 import tempfile
 
 from .errors import TwopassError
@@ -71,7 +72,8 @@ def _alive(pid: int) -> bool:
 def write_files(outdir: str, files: dict[str, bytes], cached: dict[str, str] | None = None,
                 links: bool = False) -> None:
     """Each file appears whole or not at all; leftovers of killed earlier builds are swept once per directory.
-    A file whose bytes the cache holds (`cached`: name -> its cache file) is placed from there (`place`)."""
+    A file whose bytes the cache holds (`cached`: name -> its cache file) is placed from there (`place`). One
+    that holds its bytes already (a rebuild into the same place) gets only the time a write would give it."""
     swept = set()
     for name, data in files.items():
         path = os.path.join(outdir, name)
@@ -83,10 +85,28 @@ def write_files(outdir: str, files: dict[str, bytes], cached: dict[str, str] | N
                 raise TwopassError(directory, f"cannot create directory: {e.strerror or e}") from None
             sweep_temps(directory)
             swept.add(directory)
+        if _holds(path, data):
+            try:
+                os.utime(path)
+                continue
+            except OSError:
+                pass
         if cached and name in cached:
             place(cached[name], data, path, links)
         else:
             write_atomic(path, data)
+
+
+def _holds(path: str, data: bytes) -> bool:
+    """Whether `path` is a file (not a link to one) of exactly these bytes."""
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
+            return False
+        with open(path, "rb") as f:
+            return f.read() == data
+    except OSError:
+        return False
 
 
 _FICLONE = 0x40049409  # linux/fs.h: share the source's extents (btrfs, XFS, bcachefs)
