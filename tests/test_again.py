@@ -163,3 +163,13 @@ def test_an_export_list_is_one_of_the_files_read(tmp_path):
     assert not run(*args, cwd=tmp_path)[1]
     exports.write_text("main\n# other bytes, the same list: the build's own record answers\n")
     assert run(*args, cwd=tmp_path)[1] and not run(*args, cwd=tmp_path)[1]
+
+
+def test_a_cache_the_words_do_not_name_plainly_gets_no_command_record(tmp_path, monkeypatch):
+    """`--cache-d DIR` (argparse's abbreviation) is the build's cache, but not where the same words would look
+    for a record: none is left, there or in the default cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    args = [*copies(tmp_path), "-o", "out", "--cache-d", tmp_path / "cache", "-q", "-j", "2"]
+    run(*args, cwd=tmp_path)
+    assert run(*args, cwd=tmp_path)[1]
+    assert not (tmp_path / "xdg").exists()

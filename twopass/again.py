@@ -176,7 +176,7 @@ def save(argv: list[str], result: BuildResult, reads: list[list], outdir: str, r
 
     answer = result.again
     root = _cache_dir(argv)
-    if answer is None or root is None:
+    if answer is None or root is None or root != answer["dir"]:  # where the same words would not look
         return
     assembler = result.plan.options.layout.assembler
     programs = identity([*llvm.library_files(), *([libllvm.library_path() or ""] if libllvm.is_assembler(assembler)

@@ -128,7 +128,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
         if recorded is not None:
             result = _recorded(recorded, plan, run, executor, outdir, start)
             store.prune(policy)
-            result.again = _again(record_key, recorded, result, run, policy.interval)
+            result.again = _again(store, record_key, recorded, result, run, policy.interval)
             return result
     executor.prepare()
     from . import layout as layout_
@@ -159,7 +159,7 @@ def build(inputs: Iterable[str | ModuleSource], options: BuildOptions, outdir: s
         if b.blobs and record_key is not None:
             from . import rebuild
             saved = rebuild.save(store, record_key, b.blobs, built)
-            b.result.again = _again(record_key, saved, b.result, run, policy.interval)
+            b.result.again = _again(store, record_key, saved, b.result, run, policy.interval)
         store.prune(policy)
     if run.report:
         report.write_report(built, run.report)
@@ -181,7 +181,8 @@ def _recorded(recorded, plan: Plan, run: RunOptions, executor: Executor, outdir:
     return result
 
 
-def _again(record_key: str, record: Record, result: BuildResult, run: RunOptions, interval: float | None) -> dict:
+def _again(store: cache_.Cache, record_key: str, record: Record, result: BuildResult, run: RunOptions,
+           interval: float | None) -> dict:
     """What a record of the command that ran this build keeps of it (again.py): the build's record, the blobs it
     names (the merged data's too, which a replay keeps as recently used as the build's record would), and the
     report a build answered by that record writes (its phases left to the run)."""
@@ -189,8 +190,8 @@ def _again(record_key: str, record: Record, result: BuildResult, run: RunOptions
 
     from . import rebuild
     merged = hashlib.sha256(result.merged).hexdigest() if result.plan.options.generates_cgdata else None
-    return {"record": record_key, "objects": sorted(record.digests.items()), "merged": merged,
-            "interval": interval, "report": rebuild.report(record, result.plan, run.jobs, {})}
+    return {"dir": os.path.abspath(store.root), "record": record_key, "objects": sorted(record.digests.items()),
+            "merged": merged, "interval": interval, "report": rebuild.report(record, result.plan, run.jobs, {})}
 
 
 def manifest_bytes(result: BuildResult, objects: dict[str, bytes]) -> bytes:
