@@ -173,3 +173,19 @@ def test_a_cache_the_words_do_not_name_plainly_gets_no_command_record(tmp_path, 
     run(*args, cwd=tmp_path)
     assert run(*args, cwd=tmp_path)[1]
     assert not (tmp_path / "xdg").exists()
+
+
+def test_an_assembler_that_changed_runs_the_build(tmp_path):
+    """The assembler a cross build names is one of the programs its record checks (here a script, by its size and
+    time; `python -m ziglang cc` would be checked by zig's binary)."""
+    tool = tmp_path / "as"
+    tool.write_text(f"#!/bin/sh\nexec {sys.executable} -m ziglang cc -target aarch64-linux-musl -g0 -c \"$@\"\n")
+    tool.chmod(0o755)
+    args = [*sorted((DATA / "aarch64").glob("*.o")), "-o", "out", "--cache-dir", tmp_path / "cache", "-q", "-j",
+            "2", "--assembler", tool]
+    run(*args, cwd=tmp_path)
+    want = outputs(tmp_path / "out")
+    assert not run(*args, cwd=tmp_path)[1]
+    os.utime(tool, ns=(10**9, 10**9))
+    assert run(*args, cwd=tmp_path)[1] and not run(*args, cwd=tmp_path)[1]
+    assert outputs(tmp_path / "out") == want

@@ -179,11 +179,11 @@ def save(argv: list[str], result: BuildResult, reads: list[list], outdir: str, r
     if answer is None or root is None or root != answer["dir"]:  # where the same words would not look
         return
     assembler = result.plan.options.layout.assembler
-    programs = identity([*llvm.library_files(), *([libllvm.library_path() or ""] if libllvm.is_assembler(assembler)
-                                                  else list(assembler or ())[:1])])
+    if libllvm.is_assembler(assembler):
+        assembler = (libllvm.library_path() or "",)
+    programs = identity([*llvm.library_files(), *(assembler or ())])  # every word: `python -m ziglang cc` is zig's
     rec = {"dir": root, "record": answer["record"], "merged": answer["merged"], "interval": answer["interval"],
-           "programs": programs,
-           "files": reads, "outdir": os.path.abspath(outdir), "objects": answer["objects"],
+           "programs": programs, "files": reads, "outdir": os.path.abspath(outdir), "objects": answer["objects"],
            "report": answer["report"], "report_path": report_path and os.path.abspath(report_path),
            "manifest": None if manifest_path is None or manifest is None else
            [os.path.abspath(manifest_path), manifest.decode()],
