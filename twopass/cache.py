@@ -47,8 +47,6 @@ def default_dir() -> str:
                         "twopass")
 
 
-
-
 def _unlink(path: str) -> bool:
     try:
         os.unlink(path)
