@@ -5,6 +5,7 @@ writer build) runs the build instead, which still gives the right bytes."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -19,15 +20,33 @@ from test_build import outputs
 MODULES = sorted((DATA / "x86_64").glob("*.o"))
 
 
+# What a build imports and a replay must not: the planner, LLVM's module, the build record's format, llvmlite.
+BUILD = {"twopass.pipeline", "twopass.plan", "twopass.llvm", "twopass.cachepolicy", "msgpack", "llvmlite", "argparse"}
+
+
 def run(*args, cwd: Path, ok: bool = True) -> tuple[str, bool]:
-    """The CLI in its own process: its stderr without the import timings, and whether it imported the build."""
+    """The CLI in its own process: its stderr without the import timings, and whether it imported the build
+    (a replay imports none of BUILD)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "twopass", "build", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, env=env)
     lines = proc.stderr.splitlines()
     assert (proc.returncode == 0) == ok, proc.stderr
-    imported = {ln.rsplit("|", 1)[1].strip() for ln in lines if ln.startswith("import time:")}
-    return "\n".join(ln for ln in lines if not ln.startswith("import time:")), "twopass.pipeline" in imported
+    imported = _imported(lines)
+    built = "twopass.pipeline" in imported
+    assert built or not (imported - _started()) & BUILD, imported & BUILD
+    return "\n".join(ln for ln in lines if not ln.startswith("import time:")), built
+
+
+def _imported(stderr_lines: list[str]) -> set[str]:
+    return {ln.rsplit("|", 1)[1].strip() for ln in stderr_lines if ln.startswith("import time:")}
+
+
+@functools.cache
+def _started() -> set[str]:
+    """What this interpreter imports before any program (site and its .pth files)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True, text=True)
+    return _imported(proc.stderr.splitlines())
 
 
 def copies(tmp_path: Path) -> list[Path]:
