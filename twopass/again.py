@@ -21,9 +21,8 @@ import json
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
 
-from . import __version__
+from . import TYPE_CHECKING, __version__
 from .cache import Cache, default_dir
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 
 from .errors import TwopassError
 
@@ -28,6 +27,8 @@ def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
         return
     directory = os.path.dirname(os.path.abspath(path))
     try:
+        import tempfile  # here: a build whose outputs hold their bytes already writes none
+
         fd, tmp = tempfile.mkstemp(prefix=f".twopass-tmp-{os.getpid()}-", dir=directory)
     except OSError as e:
         raise TwopassError(path, f"cannot write: {e.strerror or e}") from None

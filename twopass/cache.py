@@ -19,8 +19,8 @@ import os
 import stat
 import struct
 import time
-from typing import TYPE_CHECKING
 
+from . import TYPE_CHECKING
 from .asmtext import Pattern
 
 if TYPE_CHECKING:

@@ -6,13 +6,13 @@ import contextlib
 import os
 import shlex
 import sys
-from typing import TYPE_CHECKING, Any, Iterator, NoReturn
 
-from . import __version__
+from . import TYPE_CHECKING, __version__
 from .errors import TwopassError
 
 if TYPE_CHECKING:
     import argparse
+    from typing import Any, Iterator, NoReturn
 
 DESCRIPTION = """\
 twopass turns ThinLTO bitcode (clang -flto=thin -c) into native objects through two codegen rounds, so that

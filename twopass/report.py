@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import TYPE_CHECKING, __version__
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .pipeline import BuildResult
 
 PHASES = ("parse", "opt", "codegen", "layout", "io")
