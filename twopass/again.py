@@ -8,7 +8,8 @@ the build read with a hash of the bytes it read, llvmlite's library and any asse
 what the build wrote: each object by its blob's sha256, the report and summary a build answered by its
 record gives, the manifest. The same command again, with all of that unchanged, the build's record intact
 and no pruning due, writes the same outputs and prints the same summary having imported only this module,
-the cache and the output writer. Anything else runs the build, which finds the build's record or builds.
+the cache, the output writer and the report's. Anything else runs the build, which finds the build's record
+or builds.
 
 Builds that read a directory (its listing is no file), run on a cluster (which must be reachable even when
 the cache answers) or write more than this replays (intermediates, merged data, verbose logs) leave none.
