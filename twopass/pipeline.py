@@ -186,12 +186,10 @@ def _again(store: cache_.Cache, record_key: str, record: Record, result: BuildRe
     """What a record of the command that ran this build keeps of it (again.py): the build's record, the blobs it
     names (the merged data's too, which a replay keeps as recently used as the build's record would), and the
     report a build answered by that record writes (its phases left to the run)."""
-    import hashlib
-
     from . import rebuild
-    merged = hashlib.sha256(result.merged).hexdigest() if result.plan.options.generates_cgdata else None
     return {"dir": os.path.abspath(store.root), "record": record_key, "objects": sorted(record.digests.items()),
-            "merged": merged, "interval": interval, "report": rebuild.report(record, result.plan, run.jobs, {})}
+            "merged": record.merged_digest, "interval": interval,
+            "report": rebuild.report(record, result.plan, run.jobs, {})}
 
 
 def manifest_bytes(result: BuildResult, objects: dict[str, bytes]) -> bytes:

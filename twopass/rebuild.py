@@ -43,6 +43,7 @@ class Record:
     blob_paths: dict[str, str]  # output name -> the cache file holding its bytes
     seconds: float             # the LLVM work the recorded build stands for
     digests: dict[str, str]    # output name -> the sha256 its blob is kept under
+    merged_digest: str | None  # the merged data's, kept as a blob of the scratch stream
 
 
 def lookup(store: Cache, build_key: str) -> Record | None:
@@ -70,7 +71,7 @@ def lookup(store: Cache, build_key: str) -> Record | None:
         merged = store.get_blob("scratch", merged_digest)
         if merged is None:
             return None
-    return Record(objects, merged, report, paths, seconds, wanted)
+    return Record(objects, merged, report, paths, seconds, wanted, merged_digest)
 
 
 def keep_blobs(store: Cache, objects: dict[str, bytes], merged: bytes | None) -> dict[str, str]:
@@ -93,7 +94,8 @@ def save(store: Cache, build_key: str, digests: dict[str, str], report: dict) ->
     seconds = sum(report.get("llvm_seconds", {}).values()) + report.get("cache", {}).get("llvm_seconds_saved", 0)
     store.put(STREAM, build_key, msgpack.packb({"objects": objects, "merged": digests.get(""), "seconds": seconds,
                                                 "report": json.dumps(kept, sort_keys=True)}))
-    return Record({}, None, json.loads(json.dumps(kept, sort_keys=True)), {}, float(seconds), dict(objects))
+    return Record({}, None, json.loads(json.dumps(kept, sort_keys=True)), {}, float(seconds), dict(objects),
+                  digests.get(""))
 
 
 def report(record: Record, plan: Plan, jobs: int, phases: dict[str, float]) -> dict:
