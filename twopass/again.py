@@ -170,7 +170,7 @@ def _unchanged(programs: list[list], files: list[list]) -> bool:
 
 
 def save(argv: list[str], result: BuildResult, reads: list[list], outdir: str, report_path: str | None,
-         manifest: bytes | None, manifest_path: str | None, quiet: bool) -> None:
+         manifest_path: str | None, quiet: bool) -> None:
     """The command's record, after its build succeeded: what `replay` needs to do what the build did."""
     from . import libllvm, llvm
 
@@ -185,7 +185,7 @@ def save(argv: list[str], result: BuildResult, reads: list[list], outdir: str, r
     rec = {"dir": root, "record": answer["record"], "merged": answer["merged"], "interval": answer["interval"],
            "programs": programs, "files": reads, "outdir": os.path.abspath(outdir), "objects": answer["objects"],
            "report": answer["report"], "report_path": report_path and os.path.abspath(report_path),
-           "manifest": None if manifest_path is None or manifest is None else
-           [os.path.abspath(manifest_path), manifest.decode()],
+           "manifest": None if manifest_path is None or result.manifest is None else
+           [os.path.abspath(manifest_path), result.manifest.decode()],
            "quiet": quiet}
     Cache(root).put(STREAM, key(argv), json.dumps(rec, sort_keys=True).encode())

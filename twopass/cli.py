@@ -277,9 +277,7 @@ def _run_build(args) -> int:
     if not args.quiet:
         print(report.summary(report.build_report(result)), file=sys.stderr)
     if reads is not None:
-        from .pipeline import manifest_bytes
-        again.save(args.argv, result, reads, args.output_dir, args.report,
-                   manifest_bytes(result, result.outputs()) if args.manifest else None, args.manifest, args.quiet)
+        again.save(args.argv, result, reads, args.output_dir, args.report, args.manifest, args.quiet)
     return 0
 
 

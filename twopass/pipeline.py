@@ -72,6 +72,7 @@ class BuildResult:
     started: float = 0.0  # time.monotonic() when it began
     recorded: Record | None = None  # the build came whole from the cache's record of an earlier one
     again: dict | None = None  # what the record of the command that ran this build holds of it (again.py)
+    manifest: bytes | None = None  # the manifest it wrote, if asked for one
 
     def codegen_data(self) -> cgdata.CodeGenData:
         if self.merged_data is None:
@@ -192,19 +193,16 @@ def _again(store: cache_.Cache, record_key: str, record: Record, result: BuildRe
             "report": rebuild.report(record, result.plan, run.jobs, {})}
 
 
-def manifest_bytes(result: BuildResult, objects: dict[str, bytes]) -> bytes:
-    from . import determinism
-    merged = result.merged if result.plan.options.generates_cgdata else None
-    return determinism.dump_manifest(determinism.manifest(objects, merged))
-
-
 def write_beside(result: BuildResult, run: RunOptions, objects: dict[str, bytes]) -> None:
     """What a build writes beside its objects: the merged data for readers (a writer build), the manifest."""
     if run.cgdata_out:
         from . import globaldata
         globaldata.write_for_readers(run.cgdata_out, result.codegen_data(), run.cgdata_format, result.plan.triple)
     if run.manifest:
-        atomic.write_atomic(run.manifest, manifest_bytes(result, objects))
+        from . import determinism
+        merged = result.merged if result.plan.options.generates_cgdata else None
+        result.manifest = determinism.dump_manifest(determinism.manifest(objects, merged))
+        atomic.write_atomic(run.manifest, result.manifest)
 
 
 def link(inputs: Iterable[str | ModuleSource], options: BuildOptions, run: RunOptions = RunOptions()
