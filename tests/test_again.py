@@ -14,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, assert_clean_error, run_twopass
 from test_build import outputs
+from test_layout import EXPECTED, corpus
 
 MODULES = sorted((DATA / "x86_64").glob("*.o"))
 
@@ -94,6 +95,17 @@ def test_the_same_command_again_writes_what_the_build_wrote_without_importing_it
         assert st.st_mtime >= started - 1 and st.st_mode & 0o200 and st.st_nlink == 1, obj
     (a / "out" / "main.o").write_bytes(b"edited by hand")
     assert not run(*args, cwd=a)[1] and outputs(a / "out") == cold
+    # And the replayed objects are the program: linked, it prints what the demo prints.
+    corpus.link(sorted((a / "out").glob("*.o")), tmp_path / "demo", "x86_64", icf=True)
+    assert subprocess.run([str(tmp_path / "demo")], capture_output=True, text=True, check=True).stdout == EXPECTED
+
+
+def test_a_response_file_that_is_not_utf8_is_one_error_line(tmp_path):
+    rsp = tmp_path / "inputs.rsp"
+    rsp.write_bytes(b"\xff\xfe" + str(MODULES[0]).encode())
+    proc = run_twopass("build", f"@{rsp}", "-o", tmp_path / "out", "--cache-dir", tmp_path / "cache")
+    assert_clean_error(proc, str(rsp), "UTF-8")
+    assert not (tmp_path / "out").exists()
 
 
 def test_what_could_change_the_outputs_runs_the_build(tmp_path):
