@@ -192,6 +192,17 @@ def optimize(mod, tm, speed_level: int) -> None:
     pb.getModulePassManager().run(mod, pb)
 
 
+def drop_unreferenced(mod, tm) -> None:
+    """GlobalDCE alone, for -O0, where no optimizer runs: the thin link internalized what no live code
+    elsewhere names, and dead code left here would still name symbols other modules made local (LLVM's
+    ThinLTO backend drops dead symbols at every level)."""
+    lib = _lib()
+    pb = lib.create_pass_builder(tm, lib.create_pipeline_tuning_options(speed_level=0))
+    mpm = lib.create_new_module_pass_manager()
+    mpm.add_global_dead_code_eliminate_pass()
+    mpm.run(mod, pb)
+
+
 def text(mod) -> str:
     return str(mod)
 
@@ -209,8 +220,37 @@ def _globals_named(mod, names) -> list:
             rest.append(name)
     if rest:
         wanted = set(rest)
-        found += [gv for gv in mod.global_variables if gv.name in wanted]
+        variables = [gv for gv in mod.global_variables if gv.name in wanted]
+        found += variables
+        rest = [name for name in rest if name not in {gv.name for gv in variables}]
+    if rest:
+        found += _aliases_named(mod, rest)
     return found
+
+
+_PROBE = "__twopass.aliases"
+
+
+def _aliases_named(mod, names: list[str]) -> list:
+    """Aliases (C++'s complete-object constructors and destructors are aliases of the base-object ones), which
+    llvmlite reaches by no name and no walk. A probe linked in names them: a function storing a pointer to each,
+    whose instructions' operands are the aliases themselves. It is linked in as a definition (the linker leaves
+    out an unreferenced available_externally one), then made available_externally: code generation never
+    emits it, and the optimizer deletes it first thing (unused, discardable). Without this, an alias the thin
+    link internalized stayed external and kept the dead code it reaches, which names symbols other modules
+    dropped."""
+    from .irtext import quote
+    text = "".join(f"@{quote(name)} = external global i8\n" for name in names)
+    text += f"define void @{quote(_PROBE)}(ptr %p) {{\n"
+    text += "".join(f"  store ptr @{quote(name)}, ptr %p\n" for name in names) + "  ret void\n}\n"
+    link_text(mod, text, "aliases")
+    probe = mod.get_function(_PROBE)
+    probe.linkage = "available_externally"
+    stores = next(iter(probe.blocks)).instructions
+    values = [next(iter(store.operands)) for store in stores if store.opcode == "store"]
+    # an operand's handle allows no linkage change: the same value as a global's
+    return [_lib().ValueRef(v._ptr, "global", {"module": mod}) for v in values
+            if v.value_kind.name == "global_alias"]
 
 
 def promote(mod, renames: dict[str, str]) -> None:

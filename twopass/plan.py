@@ -137,10 +137,11 @@ class Plan:
 #                  not an artefact: every other entry is written once and never changes)
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
-KEY_FORMAT = 6  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
+KEY_FORMAT = 7  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
 #                  3: static constructors in .init_array; 4: summaries name constructors, count as LLVM does;
 #                  5: constants imported; 6: the CPU, features and PIC level read before imports, from the
-#                  module's own functions and flags)
+#                  module's own functions and flags; 7: aliases internalized, dead weak definitions dropped,
+#                  what is unreferenced dropped at -O0)
 
 
 def _digest(fields: dict) -> str:

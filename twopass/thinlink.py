@@ -128,8 +128,11 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
         if not s["renamable"]:
             continue  # its module asm may name anything: leave every symbol as it is
         for name, g in sorted((*s["functions"].items(), *s["variables"].items())):
-            if (g["linkage"] != "external" or name in roots or name in d.exported or (mod, name) in referenced
-                    or name in s["used"] or (shared and g["visibility"] == "default")):
+            # A weak definition nothing live reaches goes too (LLVM drops every dead symbol): left, it would
+            # name what other modules made local. Linkonce ones the optimizer drops by themselves.
+            dead_weak = g["linkage"] in ("weak", "weak_odr") and (mod, name) not in live
+            if (not (g["linkage"] == "external" or dead_weak) or name in roots or name in d.exported
+                    or (mod, name) in referenced or name in s["used"] or (shared and g["visibility"] == "default")):
                 continue
             d.internalize.append(name)
     return decisions

@@ -287,6 +287,8 @@ def round_one(job: RoundOneJob) -> Result:
     clock.lap("parse")
     if job.opt_level > 0:
         llvm.optimize(mod, tm, job.opt_level)
+    elif job.imports is not None:
+        llvm.drop_unreferenced(mod, tm)
     if layout_.applies_to(target.triple):  # after the optimizer, which evaluates and drops constructors
         llvm.use_init_array(mod, job.name)
     clock.lap("opt")
