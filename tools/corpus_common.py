@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 # Bump when anything here changes what build_bitcode or the link template would produce.
 CORPUS_FORMAT = 1
@@ -158,3 +158,16 @@ def fetch_sdist(package: str, version: str, sha256: str, subdir: str, dest_name:
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return dest
+
+
+def cmake_configure_build(src: Path, build: Path, options: Sequence[str], env: Mapping[str, str],
+                          targets: Sequence[str] = ()) -> subprocess.CompletedProcess:
+    """`cmake` configure (Ninja, Release, `options`), then build `targets` (all without); the result of the last
+    step run, so a failing one's output is in it."""
+    configure = ["cmake", "-S", str(src), "-B", str(build), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", *options]
+    build_cmd = ["cmake", "--build", str(build), *(["--target", *targets] if targets else []), "--", "-j2"]
+    for cmd in (configure, build_cmd):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(env))
+        if proc.returncode:
+            return proc
+    return proc

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from tools.corpus_common import fetch_sdist
+from tools.corpus_common import cmake_configure_build, fetch_sdist
 
 ZLIBNG_VERSION = "1.1.0"
 ZLIBNG_SHA256 = "08a3a8468d4f130e3dc80d28ec42fcc7a878a57dfed616233e791066327d78a3"
@@ -25,15 +25,10 @@ def cmake_build(src: Path, build: Path, cc: str, linker_flag: str, shared: bool,
                 extra: Sequence[str] = ()) -> subprocess.CompletedProcess:
     """Configure (Release, ThinLTO, `linker_flag` for executables and shared libraries, no gtest) and build;
     the last failing step's output is in the result."""
-    configure = ["cmake", "-S", str(src), "-B", str(build), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-                 f"-DCMAKE_C_COMPILER={cc}", "-DCMAKE_C_FLAGS=-flto=thin",
-                 f"-DCMAKE_EXE_LINKER_FLAGS={linker_flag}", f"-DCMAKE_SHARED_LINKER_FLAGS={linker_flag}",
-                 "-DWITH_GTEST=OFF", f"-DBUILD_SHARED_LIBS={'ON' if shared else 'OFF'}", *extra]
-    for cmd in (configure, ["cmake", "--build", str(build), "--", "-j2"]):
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(env))
-        if proc.returncode:
-            return proc
-    return proc
+    return cmake_configure_build(src, build, [
+        f"-DCMAKE_C_COMPILER={cc}", "-DCMAKE_C_FLAGS=-flto=thin", f"-DCMAKE_EXE_LINKER_FLAGS={linker_flag}",
+        f"-DCMAKE_SHARED_LINKER_FLAGS={linker_flag}", "-DWITH_GTEST=OFF",
+        f"-DBUILD_SHARED_LIBS={'ON' if shared else 'OFF'}", *extra], env)
 
 
 def ctest(build: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess:
