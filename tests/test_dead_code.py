@@ -3,7 +3,7 @@
 Each unreached piece below names `helper`, which another module defines and the live program never calls:
 an out-of-line constructor (C++ makes its complete-object constructor an alias of the base-object one), a
 virtual method reached only through that class's vtable, a weak function, an explicitly instantiated template
-(weak_odr, in a COMDAT) and a plain external function. When one of them stayed in its object while `helper`
+(weak_odr, in a COMDAT), an ifunc and a plain external function. When one of them stayed in its object while `helper`
 was made local in its own, the link failed with `undefined symbol: helper(int)`: at every level for the alias
 and the weak ones, and at -O0 (no optimizer) for all of them. A class whose constructor another module does
 call keeps it, alias and all.
@@ -30,6 +30,8 @@ __attribute__((weak)) void weak_unused() { helper(5); }
 template <class T> struct Box { T v; void show() { helper(v); } };
 template struct Box<int>;
 void extern_unused() { helper(6); }
+extern "C" { static void impl() { helper(7); } void *resolve_impl() { return (void *)impl; } }
+void dead_ifunc() __attribute__((ifunc("resolve_impl")));
 ''',
     "helper.cpp": '#include <cstdio>\nvoid helper(int x) { std::printf("helper %d\\n", x); }\n',
     "used.cpp": r'''
@@ -45,7 +47,7 @@ int main() { Counter c(41); std::printf("%d\n", c.n); return 0; }
 }
 OUTPUT = "42\n"
 GONE = ("_ZN7PrinterC1Ei", "_ZN7PrinterC2Ei", "_ZN7Printer4showEv", "_Z11weak_unusedv", "_ZN3BoxIiE4showEv",
-        "_Z13extern_unusedv", "_Z6helperi")
+        "_Z13extern_unusedv", "_Z10dead_ifuncv", "resolve_impl", "_Z6helperi")
 
 
 @pytest.fixture(scope="module")

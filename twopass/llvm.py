@@ -232,13 +232,13 @@ _PROBE = "__twopass.aliases"
 
 
 def _aliases_named(mod, names: list[str]) -> list:
-    """Aliases (C++'s complete-object constructors and destructors are aliases of the base-object ones), which
-    llvmlite reaches by no name and no walk. A probe linked in names them: a function storing a pointer to each,
-    whose instructions' operands are the aliases themselves. It is linked in as a definition (the linker leaves
-    out an unreferenced available_externally one), then made available_externally: code generation never
-    emits it, and the optimizer deletes it first thing (unused, discardable). Without this, an alias the thin
-    link internalized stayed external and kept the dead code it reaches, which names symbols other modules
-    dropped."""
+    """Aliases and ifuncs (C++'s complete-object constructors and destructors are aliases of the base-object
+    ones), which llvmlite reaches by no name and no walk. A probe linked in names them: a function storing a
+    pointer to each, whose instructions' operands are the aliases themselves. It is linked in as a definition
+    (the linker leaves out an unreferenced available_externally one), then made available_externally: code
+    generation never emits it, and the optimizer deletes it first thing (unused, discardable). Without this,
+    an alias the thin link internalized stayed external and kept the dead code it reaches, which names symbols
+    other modules dropped."""
     from .irtext import quote
     text = "".join(f"@{quote(name)} = external global i8\n" for name in names)
     text += f"define void @{quote(_PROBE)}(ptr %p) {{\n"
@@ -250,7 +250,7 @@ def _aliases_named(mod, names: list[str]) -> list:
     values = [next(iter(store.operands)) for store in stores if store.opcode == "store"]
     # an operand's handle allows no linkage change: the same value as a global's
     return [_lib().ValueRef(v._ptr, "global", {"module": mod}) for v in values
-            if v.value_kind.name == "global_alias"]
+            if v.value_kind.name in ("global_alias", "global_ifunc")]
 
 
 def promote(mod, renames: dict[str, str]) -> None:
