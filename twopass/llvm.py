@@ -228,7 +228,7 @@ def _globals_named(mod, names) -> list:
     return found
 
 
-_PROBE = "__twopass.aliases"
+_ALIAS_PROBE = "__twopass.aliases"
 
 
 def _aliases_named(mod, names: list[str]) -> list:
@@ -241,10 +241,10 @@ def _aliases_named(mod, names: list[str]) -> list:
     other modules dropped."""
     from .irtext import quote
     text = "".join(f"@{quote(name)} = external global i8\n" for name in names)
-    text += f"define void @{quote(_PROBE)}(ptr %p) {{\n"
+    text += f"define void @{quote(_ALIAS_PROBE)}(ptr %p) {{\n"
     text += "".join(f"  store ptr @{quote(name)}, ptr %p\n" for name in names) + "  ret void\n}\n"
     link_text(mod, text, "aliases")
-    probe = mod.get_function(_PROBE)
+    probe = mod.get_function(_ALIAS_PROBE)
     probe.linkage = "available_externally"
     stores = next(iter(probe.blocks)).instructions
     values = [next(iter(store.operands)) for store in stores if store.opcode == "store"]
