@@ -36,10 +36,13 @@ CPP = {
                "int safe(int x) { try { return may_throw(x); } catch (const std::exception &) { return -1; } }\n"
                "extern \"C\" int real_impl(int x) { return x * 11; }\n"
                "extern \"C\" int alias_fn(int) __attribute__((alias(\"real_impl\")));\n"
-               "extern \"C\" int uses_alias(int x) { return alias_fn(x) + 1; }\n",
+               "extern \"C\" int uses_alias(int x) { return alias_fn(x) + 1; }\n"
+               # imported, it names a static of a type whose name has a space: (anonymous namespace)
+               "namespace { struct Table { int v[4]; Table() { for (int i = 0; i < 4; i++) v[i] = i * i; } }; }\n"
+               "int lookup(int i) { static Table t; return t.v[i & 3]; }\n",
     "app.cpp": "#include <cstdio>\nint safe(int);\ninline int twice(int x) { return 2 * x; }\n"
-               "extern \"C\" int uses_alias(int);\nint main() { int s = 0;\n"
-               "  for (int i = -3; i < 5; i++) s += safe(i) + twice(i) + uses_alias(i);\n"
+               "extern \"C\" int uses_alias(int);\nint lookup(int);\nint main() { int s = 0;\n"
+               "  for (int i = -3; i < 5; i++) s += safe(i) + twice(i) + uses_alias(i) + lookup(i);\n"
                "  std::printf(\"%d\\n\", s); return 0; }\n",
 }
 
@@ -352,6 +355,12 @@ def test_declarations_of_tricky_definitions():
     assert irtext.declaration(v) == "@v = external thread_local(initialexec) global { i32, [2 x ptr] }, align 8"
     c = irtext.Entity("c", "variable", '@c = hidden unnamed_addr constant <{ i8, i32 }> <{ i8 1, i32 2 }>, align 1')
     assert irtext.declaration(c) == "@c = external hidden unnamed_addr constant <{ i8, i32 }>, align 1"
+    # C++'s anonymous namespaces put spaces in type names (sentencepiece's import module was cut at one)
+    s = irtext.Entity("s", "variable", '@s = internal global %"class.a::(anonymous namespace)::B" '
+                                       'zeroinitializer, align 8')
+    assert irtext.declaration(s) == '@s = external global %"class.a::(anonymous namespace)::B", align 8'
+    p = irtext.Entity("p", "variable", "@p = global ptr addrspace(1) null, align 8")
+    assert irtext.declaration(p) == "@p = external global ptr addrspace(1), align 8"
 
 
 LAMBDAS = {  # names LLVM quotes ($) and C++'s type info for a lambda in an anonymous namespace

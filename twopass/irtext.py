@@ -323,6 +323,30 @@ def _balanced_end(text: str, start: int) -> int:
     raise ValueError(f"unbalanced brackets in: {text[:80]}")
 
 
+def _type_end(text: str, start: int) -> int:
+    """Index just past the type at `start`: brackets and quoted names (C++'s `(anonymous namespace)`) may hold
+    spaces, and a pointer may carry an address space."""
+    i, quoted = start, False
+    while i < len(text):
+        c = text[i]
+        if quoted:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c in " ,":
+            break
+        elif c in "([{<":
+            i = _balanced_end(text, i)
+            continue
+        i += 1
+    if text.startswith(" addrspace(", i):
+        i = _balanced_end(text, i + len(" addrspace"))
+    return i
+
+
 def _without_linkage(words: list[str]) -> list[str]:
     return [w for w in words if w not in LINKAGES]
 
@@ -342,13 +366,7 @@ def declaration(ent: Entity) -> str:
     if v is None:
         raise ValueError(f"cannot declare {ent.name}: {ent.head[:80]}")
     pos = v.end()
-    if rest[pos] in "[{<":
-        end = _balanced_end(rest, pos + (1 if rest.startswith("<{", pos) else 0))
-        if rest.startswith("<{", pos):
-            end += 1
-    else:
-        end = rest.find(" ", pos)
-        end = len(rest) if end < 0 else end
+    end = _type_end(rest, pos)
     words = [w for w in _without_linkage(v[1].split()) if w != "externally_initialized"]
     align = re.search(r", align (\d+)", rest[end:])
     return " ".join([f"{name} = external", *words, v[2], rest[pos:end].rstrip(",")]) + \
