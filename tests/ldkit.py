@@ -49,6 +49,15 @@ class Toolchain:
     def twopass_ld(self, *args, **kw) -> subprocess.CompletedProcess:
         return self.run(sys.executable, "-m", "twopass", "ld", *args, **kw)
 
+    def lld_env(self) -> dict[str, str]:
+        """An environment in which `clang -fuse-ld=lld` finds ziglang's LLD 22 as `ld.lld`."""
+        bindir = self.bindir.parent / "lld-bin"
+        bindir.mkdir(exist_ok=True)
+        lld = bindir / "ld.lld"
+        lld.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ziglang ld.lld "$@"\n')
+        lld.chmod(0o755)
+        return {"PATH": f"{bindir}{os.pathsep}{self.env['PATH']}"}
+
 
 def make_toolchain(tmp: Path) -> Toolchain:
     require_clang()

@@ -11,7 +11,6 @@ call keeps it, alias and all.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
@@ -83,18 +82,5 @@ def test_unreached_code_goes_from_a_build(objects, tmp_path, level):
         defined = {s.name for s in elf.read(obj.read_bytes()).symbols if s.shndx != 0}
         assert not defined & set(GONE), obj.name
     app = tmp_path / "app"
-    link = tc.cc("-fuse-ld=lld", *sorted(out.glob("*.o")), "-o", app, cxx=True, check=False,
-                 env={"PATH": f"{_lld_dir(tmp_path)}:{tc.env['PATH']}"})
-    assert link.returncode == 0, link.stderr
+    tc.cc("-fuse-ld=lld", *sorted(out.glob("*.o")), "-o", app, cxx=True, env=tc.lld_env())
     assert tc.run(app).stdout == OUTPUT
-
-
-def _lld_dir(tmp_path) -> str:
-    """A directory with `ld.lld` (ziglang's LLD 22) for `clang -fuse-ld=lld`."""
-    bindir = tmp_path / "lld-bin"
-    bindir.mkdir(exist_ok=True)
-    lld = bindir / "ld.lld"
-    lld.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ziglang ld.lld "$@"\n')
-    lld.chmod(0o755)
-    subprocess.run([str(lld), "--version"], check=True, capture_output=True)
-    return str(bindir)

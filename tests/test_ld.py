@@ -301,3 +301,47 @@ def test_verify_determinism_for_links(tc, tmp_path):
     build_mixed(tc, d)
     proc = link_mixed(tc, d, "app", "-Wl,--twopass-verify-determinism")
     assert proc.returncode == 0 and tc.run(d / "app").stdout == MIXED_OUTPUT
+
+
+SHARED = {
+    "api.h": r'''
+#include <string>
+#include <vector>
+template <class T> struct Stack { std::vector<T> items; void push(T x) { items.push_back(x); }
+                                  T top() const { return items.back(); } };
+inline int next_id() { static int id; return ++id; }  // one counter for the library and its users
+inline std::string greet(const std::string &who) { return "hello " + who; }
+int api_count(int);
+std::string api_greet(const std::string &);
+''',
+    "a.cpp": '#include "api.h"\n'
+             'int api_count(int n) { Stack<int> s; for (int i = 0; i < n; i++) s.push(next_id()); return s.top(); }\n',
+    "b.cpp": '#include "api.h"\nstd::string api_greet(const std::string &w) {\n'
+             '  Stack<std::string> s; s.push(greet(w)); return s.top() + std::to_string(next_id()); }\n',
+    "user.cpp": '#include "api.h"\n#include <cstdio>\nint main() { int n = api_count(3);\n'
+                '  std::string g = api_greet("you"); std::printf("%d %s %d\\n", n, g.c_str(), next_id()); }\n',
+}
+
+
+def test_a_cxx_shared_library_exports_what_lld_exports(tc, tmp_path, llvm_tool):
+    """Inline functions and template instances that both modules use are one prevailing copy each, which only
+    the library needs: lld's LTO keeps them out of the dynamic symbols, so twopass hides them (421 extra
+    exports, and their PLT entries, on sentencepiece's library before). The inline function's static stays
+    exported: the program shares it with the library."""
+    d = tmp_path / "shared"
+    write(d, SHARED)
+    for src in ("a.cpp", "b.cpp", "user.cpp"):
+        tc.cc("-O2", "-fPIC", "-flto=thin", "-c", src, "-o", src[:-4] + ".o", cxx=True, cwd=d)
+    exports = {}
+    for linker, env in (("twopass", None), ("lld", tc.lld_env())):
+        lib = d / linker / "libapi.so"
+        lib.parent.mkdir()
+        tc.cc("-O2", "-flto=thin", f"-fuse-ld={linker}", "-shared", "a.o", "b.o", "-o", lib, cxx=True, cwd=d,
+              env=env)
+        nm = llvm_tool("llvm-nm", "-D", "--defined-only", "--format=just-symbols", lib).stdout.decode()
+        exports[linker] = set(nm.split())
+    assert exports["twopass"] == exports["lld"]
+    assert {"_Z9api_counti", "_ZZ7next_idvE2id"} <= exports["twopass"]
+    assert not any(s.startswith("_ZN5StackI") for s in exports["twopass"])
+    tc.cc("-O2", "user.cpp", "-Ltwopass", "-lapi", "-Wl,-rpath,$ORIGIN/twopass", "-o", "user", cxx=True, cwd=d)
+    assert tc.run(d / "user").stdout == "3 hello you4 5\n"

@@ -229,10 +229,33 @@ def summarize(text: str | ParsedIR) -> dict:
             variables[name] = {"linkage": ent.linkage, "visibility": ent.visibility, "kind": ent.kind,
                                "refs": sorted(set(_refs(ent.head.split(" = ", 1)[1])) - {name}),
                                "import": _importable_constant(ir, ent)}
+        else:
+            continue
+        if (c := _comdat(ent)) is not None:
+            (functions if ent.kind == "function" else variables)[name]["comdat"] = c
     structors = [ir.entities[n] for n in ("llvm.global_ctors", "llvm.global_dtors") if n in ir.entities]
     return {"functions": functions, "variables": variables,
             "renamable": not ir.module_asm, "used": sorted(ir.used),
             "structors": sorted({r for e in structors for r in _refs(e.head.split(" = ", 1)[1])})}
+
+
+_COMDAT = re.compile(r" comdat(?:\(\$(" + _NAME + r")\))?(?=[ ,]|$)")
+
+
+def _comdat(ent: Entity) -> str | None:
+    """The COMDAT group a definition is in (an alias: its aliasee's, which the thin link looks up)."""
+    if ent.kind == "function":
+        m = _define(ent.head)
+        head = ent.head[_balanced_end(ent.head, m.end() - 1):]
+    elif ent.kind == "variable":
+        head = ent.head.split(" = ", 1)[1]
+    else:
+        return None
+    c = _COMDAT.search(_QUOTED.sub('""', head))
+    if c is None or c[1] is None:
+        return None if c is None else ent.name
+    named = re.search(r" comdat\(\$(" + _NAME + r")\)", head)
+    return unquote(named[1]) if named else None
 
 
 _TARGET_ATTR = re.compile(r'"(target-cpu|target-features)"="([^"]*)"')

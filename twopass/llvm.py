@@ -269,14 +269,19 @@ def internalize(mod, names: list[str]) -> None:
 
 
 def weaken(mod, names: tuple[str, ...]) -> None:
-    """linkonce(_odr) -> weak(_odr): the optimizer may drop an unused linkonce copy, which another module or a
-    native object needs."""
+    """linkonce(_odr) -> weak(_odr): the optimizer may drop an unused linkonce copy, which another module or the
+    linker needs."""
     lib = _lib()
     for gv in _globals_named(mod, names):
         if gv.linkage == lib.Linkage.linkonce_odr:
             gv.linkage = "weak_odr"
         elif gv.linkage == lib.Linkage.linkonce_any:
             gv.linkage = "weak_any"
+
+
+def hide(mod, names: tuple[str, ...]) -> None:
+    for gv in _globals_named(mod, names):
+        gv.visibility = "hidden"
 
 
 def link_text(mod, text: str, name: str) -> None:

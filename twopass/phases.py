@@ -115,7 +115,7 @@ class Build:
         imports = {o: workers.Imports(d.promote, d.internalize,
                                       [(self.by_name[e].path, digests[e], promotions[e],
                                         [promotions[e].get(f, f) for f in fns]) for e, fns in d.sources().items()],
-                                      tuple(d.weaken))
+                                      tuple(d.weaken), tuple(d.hide))
                    for o, d in decisions.items()}
         exporters = {digests[e]: self.by_name[e].data for d in decisions.values() for e in d.sources()}
         self.result.thin_link = thinlink.statistics(decisions)

@@ -52,6 +52,7 @@ class Decisions:
     internalize: list[str] = field(default_factory=list)
     exported: set[str] = field(default_factory=set)
     weaken: list[str] = field(default_factory=list)                   # prevailing linkonce copies others need
+    hide: list[str] = field(default_factory=list)                     # prevailing copies no link exports
     variables: dict[str, list[str]] = field(default_factory=dict)      # exporter module -> its constants
 
     def sources(self) -> dict[str, list[str]]:
@@ -69,6 +70,8 @@ class Decisions:
             fields["variables"] = [[digests[e], names] for e, names in sorted(self.variables.items())]
         if self.weaken:
             fields["weaken"] = self.weaken
+        if self.hide:
+            fields["hide"] = self.hide
         return fields
 
 
@@ -125,17 +128,77 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
             d.weaken = [name for name, g in sorted((*s["functions"].items(), *s["variables"].items()))
                         if g["linkage"].startswith("linkonce") and prevailing.get(name) == mod
                         and (name in roots or name in d.exported or (mod, name) in referenced)]
-        if not s["renamable"]:
-            continue  # its module asm may name anything: leave every symbol as it is
-        for name, g in sorted((*s["functions"].items(), *s["variables"].items())):
-            # A weak definition nothing live reaches goes too (LLVM drops every dead symbol): left, it would
-            # name what other modules made local. Linkonce ones the optimizer drops by themselves.
-            dead_weak = g["linkage"] in ("weak", "weak_odr") and (mod, name) not in live
-            if (not (g["linkage"] == "external" or dead_weak) or name in roots or name in d.exported
-                    or (mod, name) in referenced or name in s["used"] or (shared and g["visibility"] == "default")):
-                continue
-            d.internalize.append(name)
+        if s["renamable"]:
+            d.internalize = _internalized(mod, s, roots, d.exported, referenced, live, shared)
+            if resolution is not None:
+                d.internalize = sorted({*d.internalize, *_local_copies(mod, summaries, roots, d.exported,
+                                                                       referenced, prevailing, external)})
+        if resolution is not None:
+            # The prevailing copy of a linkonce or weak symbol nothing outside the bitcode sees (the linker
+            # left its x off: in a shared library, C++'s inline functions and template instances) is hidden.
+            # LLVM internalizes it or, when other modules need it, auto-hides it, and lld keeps it out of the
+            # dynamic symbols; the final link sees objects, not bitcode, and would export every one. (Not
+            # internalized: llvmlite cannot take it out of its COMDAT, which another object may hold.)
+            d.hide = [name for name, g in sorted((*s["functions"].items(), *s["variables"].items()))
+                      if g["linkage"].startswith(("linkonce", "weak")) and prevailing.get(name) == mod
+                      and g["visibility"] == "default" and name not in roots and name not in s["used"]
+                      and name not in d.internalize]
     return decisions
+
+
+def _internalized(mod: str, s: dict, roots: set[str], exported: set[str], referenced: set[tuple[str, str]],
+                  live: set[tuple[str, str]], shared: bool) -> list[str]:
+    """External definitions nothing outside `mod` needs. A weak definition nothing live reaches goes too
+    (LLVM drops every dead symbol): left, it would name what other modules made local. Linkonce ones the
+    optimizer drops by themselves. (Not for a module whose asm may name anything.)"""
+    names = []
+    for name, g in sorted((*s["functions"].items(), *s["variables"].items())):
+        dead_weak = g["linkage"] in ("weak", "weak_odr") and (mod, name) not in live
+        if (not (g["linkage"] == "external" or dead_weak) or name in roots or name in exported
+                or (mod, name) in referenced or name in s["used"] or (shared and g["visibility"] == "default")):
+            continue
+        names.append(name)
+    return names
+
+
+def _local_copies(mod: str, summaries: dict[str, dict], roots: set[str], exported: set[str],
+                  referenced: set[tuple[str, str]], prevailing: dict[str, str],
+                  external: dict[str, list[str]]) -> list[str]:
+    """Prevailing linkonce and weak copies only their own module needs, as LLVM internalizes them (so the
+    optimizer may inline a single use and drop the body: 7% of `.text` on a C++ library). llvmlite cannot take
+    a global out of its COMDAT, where LLVM makes the group no-deduplicate; so a copy goes local only when no
+    other object can keep a group of that name, which the final link might choose over this one: every member
+    of its group goes local with it, and every other module's copy is linkonce (dropped there, unused), not
+    `used`, in a module without asm."""
+    s = summaries[mod]
+    defined = {**s["variables"], **s["functions"]}
+
+    def local_copy(name: str, g: dict) -> bool:
+        if g["linkage"] in ("private", "internal"):
+            return True
+        return (g["linkage"].startswith(("linkonce", "weak")) and prevailing.get(name) == mod
+                and name not in roots and name not in exported and (mod, name) not in referenced
+                and name not in s["used"]
+                and all(summaries[m]["renamable"] and name not in summaries[m]["used"]
+                        and _definition(summaries[m], name)["linkage"].startswith("linkonce")
+                        for m in external.get(name, ()) if m != mod))
+
+    def group(name: str, g: dict) -> str | None:
+        if g.get("kind") == "alias" and g["refs"] and g["refs"][0] in defined:
+            return defined[g["refs"][0]].get("comdat")
+        return g.get("comdat")
+
+    groups: dict[str, list[tuple[str, dict]]] = {}
+    for name, g in defined.items():
+        if (c := group(name, g)) is not None:
+            groups.setdefault(c, []).append((name, g))
+    return sorted(name for name, g in defined.items()
+                  if g["linkage"] not in ("private", "internal") and local_copy(name, g)
+                  and all(local_copy(n, m) for n, m in groups.get(group(name, g) or "", [(name, g)])))
+
+
+def _definition(summary: dict, name: str) -> dict:
+    return summary["functions"].get(name) or summary["variables"][name]
 
 
 def _linker_roots(flags: dict[str, str]) -> set[str]:
@@ -249,7 +312,7 @@ def _defines(summary: dict, name: str) -> bool:
 
 def dump_decisions(decisions: dict[str, Decisions]) -> bytes:
     import msgpack
-    return msgpack.packb({mod: [d.promote, d.imports, d.internalize, d.weaken, d.variables]
+    return msgpack.packb({mod: [d.promote, d.imports, d.internalize, d.weaken, d.variables, d.hide]
                           for mod, d in sorted(decisions.items())})
 
 
@@ -258,8 +321,8 @@ def load_decisions(data: bytes) -> dict[str, Decisions]:
     import msgpack
     try:
         return {mod: Decisions(dict(p), {e: list(f) for e, f in i.items()}, list(n),
-                               weaken=list(w), variables={e: list(f) for e, f in v.items()})
-                for mod, (p, i, n, w, v) in msgpack.unpackb(data).items()}
+                               weaken=list(w), variables={e: list(f) for e, f in v.items()}, hide=list(h))
+                for mod, (p, i, n, w, v, h) in msgpack.unpackb(data).items()}
     except (ValueError, TypeError, AttributeError, msgpack.UnpackException) as e:
         raise ValueError(f"not thin-link decisions: {e}") from None
 
@@ -275,4 +338,5 @@ def statistics(decisions: dict[str, Decisions]) -> dict:
             "importing_modules": sum(bool(d.imports) for d in decisions.values()),
             "promoted": sum(len(d.promote) for d in decisions.values()),
             "internalized": sum(len(d.internalize) for d in decisions.values()),
-            "weakened": sum(len(d.weaken) for d in decisions.values())}
+            "weakened": sum(len(d.weaken) for d in decisions.values()),
+            "hidden": sum(len(d.hide) for d in decisions.values())}

@@ -38,6 +38,7 @@ class Imports:
     internalize: list[str]
     sources: list[tuple[str, str, dict[str, str], list[str]]]
     weaken: tuple[str, ...] = ()  # prevailing linkonce copies another module or the linker needs
+    hide: tuple[str, ...] = ()  # prevailing linkonce and weak copies nothing outside the bitcode sees
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ def _import(mod, job: RoundOneJob, imp: Imports) -> None:
     llvm.make_available_externally(mod, [f for *_, functions in imp.sources for f in functions])
     llvm.internalize(mod, imp.internalize)
     llvm.weaken(mod, imp.weaken)
+    llvm.hide(mod, imp.hide)
 
 
 def round_one(job: RoundOneJob) -> Result:
