@@ -326,6 +326,32 @@ def test_internalization_roots_and_shared_libraries():
     assert d["e"].internalize == ["hid"] and d["u"].internalize == []
 
 
+def test_under_a_linker_linkonce_copies_go_local_by_whole_groups_or_hidden():
+    """With the linker's resolution (ld.twopass): a prevailing inline function only its module uses goes local
+    with all of its COMDAT group; one another module uses stays, weak and hidden (nothing outside the bitcode
+    sees it); one whose group another object can keep (a weak_odr copy elsewhere), or that the linker says is
+    seen outside (x), stays as it is. Dead weak definitions go local in any build."""
+    def once(calls=(), comdat=None, linkage="linkonce_odr", kind="function"):
+        g = fn(5, calls=calls, linkage=linkage) if kind == "function" else \
+            {**var(refs=calls, linkage=linkage), "kind": kind}
+        return {**g, "comdat": comdat} if comdat else g
+    sums = {"m": summary({"main": fn(10, calls=["own", "shared", "C1", "mixed"]), "own": once(comdat="own"),
+                          "shared": once(comdat="shared"), "C2": once(comdat="C5"), "mixed": once(comdat="mixed"),
+                          "seen": once(comdat="seen"), "weakdead": fn(5, linkage="weak")},
+                         {"C1": once(calls=["C2"], kind="alias")}),
+            "e": summary({"use": fn(10, calls=["shared"]), "shared": once(comdat="shared"),
+                          "mixed": once(comdat="mixed", linkage="weak_odr")})}
+    resolution = {"m": {"main": "px", "own": "p", "shared": "p", "C1": "p", "C2": "p", "mixed": "p", "seen": "px",
+                        "weakdead": "p"},
+                  "e": {"use": "px", "shared": "", "mixed": ""}}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(), resolution)
+    assert d["m"].internalize == ["C1", "C2", "own", "weakdead"]
+    assert d["m"].weaken == ["seen", "shared"] and d["m"].hide == ["mixed", "shared"]
+    assert d["e"].internalize == [] and d["e"].hide == []
+    plain = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())  # no linker: only the dead weak one
+    assert plain["m"].internalize == ["weakdead"] and plain["m"].hide == []
+
+
 def test_decisions_do_not_depend_on_input_order():
     rng = random.Random(7)
     names = [f"m{i}" for i in range(40)]

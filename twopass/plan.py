@@ -141,7 +141,8 @@ KEY_FORMAT = 7  # bumped whenever the bytes for the same key change (2: SLP vect
 #                  3: static constructors in .init_array; 4: summaries name constructors, count as LLVM does;
 #                  5: constants imported; 6: the CPU, features and PIC level read before imports, from the
 #                  module's own functions and flags; 7: aliases internalized, dead weak definitions dropped,
-#                  what is unreferenced dropped at -O0)
+#                  what is unreferenced dropped at -O0, summaries name COMDAT groups, under a linker
+#                  linkonce/weak copies go local or hidden)
 
 
 def _digest(fields: dict) -> str:
