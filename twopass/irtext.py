@@ -231,7 +231,7 @@ def summarize(text: str | ParsedIR) -> dict:
                                "import": _importable_constant(ir, ent)}
         else:
             continue
-        if (c := _comdat(ent)) is not None:
+        if " comdat" in ent.head and (c := _comdat(ent)) is not None:
             (functions if ent.kind == "function" else variables)[name]["comdat"] = c
     structors = [ir.entities[n] for n in ("llvm.global_ctors", "llvm.global_dtors") if n in ir.entities]
     return {"functions": functions, "variables": variables,
