@@ -115,6 +115,7 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
     roots_of = {mod: set(options.exports) if resolution is None else _linker_roots(resolution[mod])
                 for mod in order}
     live, referenced = _live(summaries, roots_of, shared, resolve)
+    alone = set() if resolution is None else _alone(summaries, prevailing, external)
     for mod in order:
         _imports_for(mod, summaries, resolve, decisions, options, live)
     for mod in order:
@@ -131,8 +132,8 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
         if s["renamable"]:
             d.internalize = _internalized(mod, s, roots, d.exported, referenced, live, shared)
             if resolution is not None:
-                d.internalize = sorted({*d.internalize, *_local_copies(mod, summaries, roots, d.exported,
-                                                                       referenced, prevailing, external)})
+                d.internalize = sorted({*d.internalize, *_local_copies(mod, s, roots, d.exported, referenced,
+                                                                       prevailing, alone)})
         if resolution is not None:
             # The prevailing copy of a linkonce or weak symbol nothing outside the bitcode sees (the linker
             # left its x off: in a shared library, C++'s inline functions and template instances) is hidden.
@@ -161,27 +162,30 @@ def _internalized(mod: str, s: dict, roots: set[str], exported: set[str], refere
     return names
 
 
-def _local_copies(mod: str, summaries: dict[str, dict], roots: set[str], exported: set[str],
-                  referenced: set[tuple[str, str]], prevailing: dict[str, str],
-                  external: dict[str, list[str]]) -> list[str]:
+def _alone(summaries: dict[str, dict], prevailing: dict[str, str], external: dict[str, list[str]]) -> set[str]:
+    """Names whose every copy but the prevailing one is linkonce (dropped in its module when unused), not
+    `used`, in a module without asm: no other object can keep a COMDAT group of that name."""
+    return {name for name, owner in prevailing.items()
+            if all(m == owner or (summaries[m]["renamable"] and name not in summaries[m]["used"]
+                                  and _definition(summaries[m], name)["linkage"].startswith("linkonce"))
+                   for m in external[name])}
+
+
+def _local_copies(mod: str, s: dict, roots: set[str], exported: set[str], referenced: set[tuple[str, str]],
+                  prevailing: dict[str, str], alone: set[str]) -> list[str]:
     """Prevailing linkonce and weak copies only their own module needs, as LLVM internalizes them (so the
     optimizer may inline a single use and drop the body: 7% of `.text` on a C++ library). llvmlite cannot take
     a global out of its COMDAT, where LLVM makes the group no-deduplicate; so a copy goes local only when no
     other object can keep a group of that name, which the final link might choose over this one: every member
-    of its group goes local with it, and every other module's copy is linkonce (dropped there, unused), not
-    `used`, in a module without asm."""
-    s = summaries[mod]
+    of its group goes local with it, and each is `alone`."""
     defined = {**s["variables"], **s["functions"]}
 
     def local_copy(name: str, g: dict) -> bool:
         if g["linkage"] in ("private", "internal"):
             return True
-        return (g["linkage"].startswith(("linkonce", "weak")) and prevailing.get(name) == mod
+        return (g["linkage"].startswith(("linkonce", "weak")) and prevailing.get(name) == mod and name in alone
                 and name not in roots and name not in exported and (mod, name) not in referenced
-                and name not in s["used"]
-                and all(summaries[m]["renamable"] and name not in summaries[m]["used"]
-                        and _definition(summaries[m], name)["linkage"].startswith("linkonce")
-                        for m in external.get(name, ()) if m != mod))
+                and name not in s["used"])
 
     def group(name: str, g: dict) -> str | None:
         if g.get("kind") == "alias" and g["refs"] and g["refs"][0] in defined:
