@@ -326,6 +326,21 @@ def _importable_constant(ir: ParsedIR, ent: Entity) -> bool:
 
 def _balanced_end(text: str, start: int) -> int:
     """Index just past the bracket group opening at `start` (quotes respected)."""
+    return _scan_end(text, start)
+
+
+def _type_end(text: str, start: int) -> int:
+    """Index just past the type at `start`: brackets and quoted names (C++'s `(anonymous namespace)`) may hold
+    spaces, and a pointer may carry an address space."""
+    i = _scan_end(text, start, " ,")
+    if text.startswith(" addrspace(", i):
+        i = _balanced_end(text, i + len(" addrspace"))
+    return i
+
+
+def _scan_end(text: str, start: int, separators: str = "") -> int:
+    """Where a scan from `start` ends, quotes respected and brackets counted: just past the bracket that closes
+    the first group, or with `separators`, at the first of them outside every bracket (or the end)."""
     depth, i, quoted = 0, start, False
     while i < len(text):
         c = text[i]
@@ -340,34 +355,14 @@ def _balanced_end(text: str, start: int) -> int:
             depth += 1
         elif c in ")]}>":
             depth -= 1
-            if depth == 0:
+            if depth == 0 and not separators:
                 return i + 1
+        elif depth == 0 and c in separators:
+            return i
         i += 1
+    if separators:
+        return i
     raise ValueError(f"unbalanced brackets in: {text[:80]}")
-
-
-def _type_end(text: str, start: int) -> int:
-    """Index just past the type at `start`: brackets and quoted names (C++'s `(anonymous namespace)`) may hold
-    spaces, and a pointer may carry an address space."""
-    i, quoted = start, False
-    while i < len(text):
-        c = text[i]
-        if quoted:
-            if c == "\\":
-                i += 1
-            elif c == '"':
-                quoted = False
-        elif c == '"':
-            quoted = True
-        elif c in " ,":
-            break
-        elif c in "([{<":
-            i = _balanced_end(text, i)
-            continue
-        i += 1
-    if text.startswith(" addrspace(", i):
-        i = _balanced_end(text, i + len(" addrspace"))
-    return i
 
 
 def _without_linkage(words: list[str]) -> list[str]:
