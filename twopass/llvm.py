@@ -208,10 +208,11 @@ def text(mod) -> str:
 
 
 def _globals_named(mod, names) -> list:
-    """The functions and variables of these names, in that order: the thin link's edits touch a few of a module's
+    """The functions, variables and aliases of these names: the thin link's edits touch a few of a module's
     globals, so each is looked up by name rather than every global walked through the FFI (four walks per
     module were a tenth of importing). llvmlite finds a variable by name only if it is not local (LLVM's
-    getGlobalVariable without AllowInternal), so local ones are found in one walk of the variables alone."""
+    getGlobalVariable without AllowInternal), so local ones are found in one walk of the variables alone;
+    what is neither is an alias (`_aliases_named`)."""
     found, rest = [], []
     for name in names:
         try:
@@ -219,10 +220,12 @@ def _globals_named(mod, names) -> list:
         except NameError:
             rest.append(name)
     if rest:
-        wanted = set(rest)
-        variables = [gv for gv in mod.global_variables if gv.name in wanted]
-        found += variables
-        rest = [name for name in rest if name not in {gv.name for gv in variables}]
+        wanted, variables = set(rest), {}
+        for gv in mod.global_variables:
+            if (name := gv.name) in wanted:
+                variables[name] = gv
+        found += variables.values()
+        rest = [name for name in rest if name not in variables]
     if rest:
         found += _aliases_named(mod, rest)
     return found

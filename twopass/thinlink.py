@@ -234,7 +234,7 @@ def _live(summaries: dict[str, dict], roots_of: dict[str, set[str]], shared: boo
         live.add(pair)
         mod, name = pair
         s = summaries[mod]
-        g = s["functions"].get(name) or s["variables"][name]
+        g = _definition(s, name)
         for ref in (*g.get("calls", ()), *g["refs"]):
             owner = resolve(mod, ref)
             if owner is None or not _defines(summaries[owner], ref):
