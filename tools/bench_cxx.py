@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tools.bench_ld import wrappers  # noqa: E402
 from tools.linking import text_size  # noqa: E402
 from tools.ninjasrc import TARGETS, cmake_build, fetch_ninja  # noqa: E402
 from twopass import objfile  # noqa: E402
@@ -32,14 +33,8 @@ LINKS = {"lld, one round": ["-fuse-ld=lld", *LLD],
 
 def toolchain(tmp: Path) -> dict[str, str]:
     """PATH with `ld.twopass` (this checkout) and `ld.lld` (ziglang's LLD 22) for clang's -fuse-ld."""
-    bindir = tmp / "bin"
-    bindir.mkdir()
-    for name, module in (("ld.twopass", "twopass ld"), ("ld.lld", "ziglang ld.lld")):
-        (bindir / name).write_text(f'#!/bin/sh\nexec "{sys.executable}" -m {module} "$@"\n')
-        (bindir / name).chmod(0o755)
-    root = str(Path(__file__).resolve().parent.parent)
-    return dict(os.environ, PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}",
-                PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""), TWOPASS_LDFLAGS="")
+    wrappers(tmp / "bin")
+    return dict(os.environ, PATH=f"{tmp / 'bin'}{os.pathsep}{os.environ['PATH']}", TWOPASS_LDFLAGS="")
 
 
 def dynamic_symbols(path: Path) -> int:
