@@ -51,11 +51,10 @@ class Toolchain:
 
     def lld_env(self) -> dict[str, str]:
         """An environment in which `clang -fuse-ld=lld` finds ziglang's LLD 22 as `ld.lld`."""
+        from tools.bench_ld import wrappers
+
         bindir = self.bindir.parent / "lld-bin"
-        bindir.mkdir(exist_ok=True)
-        lld = bindir / "ld.lld"
-        lld.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m ziglang ld.lld "$@"\n')
-        lld.chmod(0o755)
+        wrappers(bindir)
         return {"PATH": f"{bindir}{os.pathsep}{self.env['PATH']}"}
 
 
