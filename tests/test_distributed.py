@@ -206,8 +206,8 @@ def test_the_client_imports_dask_without_numpy_and_leaves_numpy_importable():
     import subprocess
 
     child = ("import importlib.util, sys\n"
-             "from twopass import distributed\n"
-             "distributed._import_client()\n"
+             "from twopass import daskconnect\n"
+             "daskconnect.import_client()\n"
              "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
              "from distributed.protocol.utils import host_array\n"
              "assert len(host_array(8)) == 8\n"
@@ -316,7 +316,8 @@ def test_summaries_go_as_a_few_batches_with_each_outcome_its_own(cluster):
     """A summary takes less than Dask's cost per task: once connected, the round goes as two tasks per worker
     thread, each member's outcome its own (and an error names its module)."""
     from twopass import workers
-    from twopass.distributed import Cluster as Where, DaskExecutor
+    from twopass.daskconnect import Cluster as Where
+    from twopass.distributed import DaskExecutor
     from twopass.executor import LocalExecutor, Round
 
     summary = Round("summary", workers.summarize, small=True)
@@ -350,7 +351,8 @@ def test_summaries_run_here_while_the_scheduler_does_not_answer(tmp_path):
     import socket
 
     from twopass import workers
-    from twopass.distributed import Cluster as Where, DaskExecutor
+    from twopass.daskconnect import Cluster as Where
+    from twopass.distributed import DaskExecutor
     from twopass.errors import TwopassError
     from twopass.executor import LocalExecutor, Round
 

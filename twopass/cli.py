@@ -324,7 +324,7 @@ def cluster(args):
         return None
     if args.scheduler is not None and args.scheduler_file is not None:
         raise TwopassError("--scheduler", "give the scheduler's address or its file, not both")
-    from .distributed import Cluster
+    from .daskconnect import Cluster
     return Cluster(args.scheduler, args.scheduler_file, args.scheduler_timeout, args.tls_ca_file, args.tls_cert,
                    args.tls_key)
 

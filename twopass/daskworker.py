@@ -1,4 +1,4 @@
-"""What runs on a Dask worker for a cluster build (distributed.py is the client's side).
+"""What runs on a Dask worker for a cluster build (distributed.py is the client's side, daskconnect.py its connection).
 
 LLVM never runs in the Dask worker process: its options are process-global and a fatal error would take the
 worker's other results with it. Each worker thread keeps a `subprocess` pool (pool.py) per kind of round,
