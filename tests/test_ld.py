@@ -345,3 +345,58 @@ def test_a_cxx_shared_library_exports_what_lld_exports(tc, tmp_path, llvm_tool):
     assert not any(s.startswith("_ZN5StackI") for s in exports["twopass"])
     tc.cc("-O2", "user.cpp", "-Ltwopass", "-lapi", "-Wl,-rpath,$ORIGIN/twopass", "-o", "user", cxx=True, cwd=d)
     assert tc.run(d / "user").stdout == "3 hello you4 5\n"
+
+
+COPIES = {
+    "tmpl.h": r'''
+__attribute__((noinline)) int weigh(int x, int w);
+template <int N> __attribute__((noinline)) int scaled(const int *p, int n) {
+    int s = 0;
+    for (int i = 0; i < n; ++i) s += weigh(p[i], N) ^ (s >> 3);
+    return s;
+}
+inline __attribute__((noinline)) int mix(int x) { static int calls; ++calls; return x * 31 + calls; }
+int use_a(const int *p, int n);
+int use_b(const int *p, int n);
+''',
+    "a.cpp": '#include "tmpl.h"\n'
+             'int use_a(const int *p, int n) { return scaled<3>(p, n) + scaled<5>(p, n) + mix(n); }\n',
+    "b.cpp": '#include "tmpl.h"\n'
+             'int use_b(const int *p, int n) { return scaled<3>(p, n) - scaled<5>(p, n) + mix(n); }\n',
+    "main.cpp": r'''
+#include "tmpl.h"
+#include <cstdio>
+int weigh(int x, int w) { return x * w + 1; }
+int main(int argc, char **) {
+    int v[] = {1, 2, 3, argc};
+    std::printf("%d %d %d\n", use_a(v, 4), use_b(v, 4), scaled<3>(v, 4) + mix(0));
+}''',
+}
+COPY_SYMBOLS = ("_Z6scaledILi3EEiPKii", "_Z6scaledILi5EEiPKii", "_Z3mixi", "_ZZ3mixiE5calls")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["O2", "O2-g"])
+def test_copies_the_linker_did_not_choose_are_not_compiled(tc, tmp_path, debug):
+    """Every module has its own copy of an inline function or template instance it uses; the linker keeps one.
+    LLVM drops the others before code generation, so the function merger makes one merged body of two
+    instances; twopass compiled, outlined and merged every copy, and the merged bodies of the copies the link
+    threw away stayed in the program (1% of ninja's test program). Each copy is now in one object only, the
+    program has each merged body once, and it runs as built without LTO. With -g, round two parses the saved
+    IR, which must stay valid IR (the copies are left out of code generation after it is saved)."""
+    d = tmp_path / "copies"
+    write(d, COPIES)
+    g = ["-g"] if debug else []
+    for src in ("a.cpp", "b.cpp", "main.cpp"):
+        tc.cc("-O2", *g, "-flto=thin", "-c", src, "-o", src[:-4] + ".o", cxx=True, cwd=d)
+    tc.cc("-O2", "a.cpp", "b.cpp", "main.cpp", "-o", "native", cxx=True, cwd=d)
+    tc.cc("-O2", "-flto=thin", "-fuse-ld=twopass", "-Wl,--save-temps", "main.o", "a.o", "b.o", "-o", "app",
+          cxx=True, cwd=d)
+    assert tc.run(d / "app").stdout == tc.run(d / "native").stdout
+    defined: dict[str, list[str]] = {}
+    for obj in sorted((d / "app.twopass" / "objects").glob("*.o")):
+        for s in elf.read(obj.read_bytes()).symbols:
+            if s.name in COPY_SYMBOLS and s.shndx != 0:
+                defined.setdefault(s.name, []).append(obj.name)
+    assert {name: len(objs) for name, objs in defined.items()} == dict.fromkeys(COPY_SYMBOLS, 1), defined
+    merged = [s.name for s in elf.read((d / "app").read_bytes()).symbols if s.name.endswith(".Tgm")]
+    assert merged and len(merged) == len(set(merged)), merged

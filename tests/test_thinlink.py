@@ -352,6 +352,32 @@ def test_under_a_linker_linkonce_copies_go_local_by_whole_groups_or_hidden():
     assert plain["m"].internalize == ["weakdead"] and plain["m"].hide == []
 
 
+def test_under_a_linker_copies_it_did_not_choose_are_discarded():
+    """The linkonce and weak copies another object's copy prevails over are emitted by no round (LLVM drops
+    them before code generation); the chosen copy stays, weak, for the modules whose copy went. Not an alias,
+    an aliasee, a `used` copy, a copy in a module with asm, nor a symbol the linker did not mention; nothing
+    outside a linker."""
+    sums = {"m": summary({"main": fn(10, calls=["tmpl", "inl", "C1", "w"]), "tmpl": fn(5, linkage="linkonce_odr"),
+                          "inl": fn(5, linkage="linkonce_odr"), "C2": fn(5, linkage="linkonce_odr"),
+                          "w": fn(5, linkage="weak"), "kept": fn(5, linkage="linkonce_odr")},
+                         {"C1": {**var(refs=["C2"], linkage="linkonce_odr"), "kind": "alias"},
+                          "guard": var(linkage="linkonce_odr")}),
+            "e": summary({"use": fn(10, calls=["tmpl", "w"]), "tmpl": fn(5, linkage="linkonce_odr"),
+                          "w": fn(5, linkage="weak")}, {"guard": var(linkage="linkonce_odr")})}
+    sums["m"]["used"] = ["kept"]
+    resolution = {"m": {"main": "px", "tmpl": "", "inl": "", "C1": "", "C2": "", "w": "", "kept": "",
+                        "guard": ""},
+                  "e": {"use": "px", "tmpl": "p", "w": "p", "guard": "p"}}
+    d = thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions(), resolution)
+    assert d["m"].discard == ["guard", "inl", "tmpl", "w"]
+    assert d["e"].discard == [] and d["e"].weaken == ["tmpl"]  # m's references now reach e's copy
+    assert d["m"].key_fields(DIGESTS, {"m": {}, "e": {}})["discard"] == d["m"].discard
+    assert thinlink.load_decisions(thinlink.dump_decisions(d))["m"].discard == d["m"].discard
+    asm = {**sums, "m": {**sums["m"], "renamable": False}}
+    assert thinlink.thin_link(asm, DIGESTS, thinlink.LinkOptions(), resolution)["m"].discard == []
+    assert thinlink.thin_link(sums, DIGESTS, thinlink.LinkOptions())["m"].discard == []
+
+
 def test_decisions_do_not_depend_on_input_order():
     rng = random.Random(7)
     names = [f"m{i}" for i in range(40)]

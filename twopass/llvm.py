@@ -207,7 +207,7 @@ def text(mod) -> str:
     return str(mod)
 
 
-def _globals_named(mod, names) -> list:
+def _globals_named(mod, names, aliases: bool = True) -> list:
     """The functions, variables and aliases of these names: the thin link's edits touch a few of a module's
     globals, so each is looked up by name rather than every global walked through the FFI (four walks per
     module were a tenth of importing). llvmlite finds a variable by name only if it is not local (LLVM's
@@ -226,7 +226,7 @@ def _globals_named(mod, names) -> list:
                 variables[name] = gv
         found += variables.values()
         rest = [name for name in rest if name not in variables]
-    if rest:
+    if rest and aliases:
         found += _aliases_named(mod, rest)
     return found
 
@@ -269,6 +269,15 @@ def internalize(mod, names: list[str]) -> None:
         if not gv.is_declaration:
             gv.linkage = "internal"
             gv.visibility = "default"  # LLVM requires it of local linkage
+
+
+def discard(mod, names: tuple[str, ...]) -> None:
+    """Copies another object's copy prevails over are not emitted (available_externally), after the optimizer
+    and the saved IR: in a COMDAT, which llvmlite cannot take them out of, that is IR the next parse refuses.
+    The optimizer may have dropped some already; no alias is among them."""
+    for gv in _globals_named(mod, names, aliases=False):
+        if not gv.is_declaration:
+            gv.linkage = "available_externally"
 
 
 def weaken(mod, names: tuple[str, ...]) -> None:

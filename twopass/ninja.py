@@ -218,7 +218,7 @@ def _run_job(job_path: str, inputs: list[str], out: str) -> None:
             (r1_path, cgdata_path) = inputs
             _, r1 = _load(r1_path, "round-one result")
             cgdata = _file(cgdata_path)
-            job = dataclasses.replace(job, ir=r1.ir, target=r1.target)
+            job = dataclasses.replace(job, ir=r1.ir, target=r1.target, discard=r1.discard)
             func = workers.round_two
         round_ = Round(round_name, func, llvm_options, cgdata=cgdata, blobs=blobs)
         workers.start(round_.options_for(write_round_files(round_, tmp)), tmp)

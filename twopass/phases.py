@@ -115,7 +115,7 @@ class Build:
         imports = {o: workers.Imports(d.promote, d.internalize,
                                       [(self.by_name[e].path, digests[e], promotions[e],
                                         [promotions[e].get(f, f) for f in fns]) for e, fns in d.sources().items()],
-                                      tuple(d.weaken), tuple(d.hide))
+                                      tuple(d.weaken), tuple(d.hide), tuple(d.discard))
                    for o, d in decisions.items()}
         exporters = {digests[e]: self.by_name[e].data for d in decisions.values() for e in d.sources()}
         self.result.thin_link = thinlink.statistics(decisions)
@@ -187,7 +187,8 @@ class Build:
             result.round_two = self._round(
                 Round("round 2", workers.round_two, opts.llvm_options(2), cgdata=result.merged), modules,
                 lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
-                                              opts.final_layout(2), opts.layout.assembler),
+                                              opts.final_layout(2), opts.layout.assembler,
+                                              r1[m.output].discard),
                 lambda m: self.cache.round_two(m, r1[m.output], digest),
                 None if reader is None else lambda key, r2: reader.add(2, key, r2.obj))
         except BaseException:
@@ -213,7 +214,8 @@ class Build:
             made = self._round(
                 Round("round 1 final", workers.round_two, opts.llvm_options(1)), modules,
                 lambda m: workers.RoundTwoJob(m.path, r1[m.output].ir, r1[m.output].target, opts.opt_level,
-                                              alone.final_layout(1), opts.layout.assembler),
+                                              alone.final_layout(1), opts.layout.assembler,
+                                              r1[m.output].discard),
                 self.cache.round_one_alone)
             for m in modules:
                 r = made.get(m.output)

@@ -137,12 +137,13 @@ class Plan:
 #                  not an artefact: every other entry is written once and never changes)
 # The target triple, CPU and features the module asks for come from its bytes, so they are in `base` too.
 
-KEY_FORMAT = 7  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
+KEY_FORMAT = 8  # bumped whenever the bytes for the same key change (2: SLP vectorizer on at -O2;
 #                  3: static constructors in .init_array; 4: summaries name constructors, count as LLVM does;
 #                  5: constants imported; 6: the CPU, features and PIC level read before imports, from the
 #                  module's own functions and flags; 7: aliases internalized, dead weak definitions dropped,
 #                  what is unreferenced dropped at -O0, summaries name COMDAT groups, under a linker
-#                  linkonce/weak copies go local or hidden)
+#                  linkonce/weak copies go local or hidden; 8: under a linker the copies it did not choose are
+#                  not emitted, and round one's entry names them)
 
 
 def _digest(fields: dict) -> str:

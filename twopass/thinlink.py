@@ -53,6 +53,7 @@ class Decisions:
     exported: set[str] = field(default_factory=set)
     weaken: list[str] = field(default_factory=list)                   # prevailing linkonce copies others need
     hide: list[str] = field(default_factory=list)                     # prevailing copies no link exports
+    discard: list[str] = field(default_factory=list)                  # copies the linker did not choose
     variables: dict[str, list[str]] = field(default_factory=dict)      # exporter module -> its constants
 
     def sources(self) -> dict[str, list[str]]:
@@ -72,6 +73,8 @@ class Decisions:
             fields["weaken"] = self.weaken
         if self.hide:
             fields["hide"] = self.hide
+        if self.discard:
+            fields["discard"] = self.discard
         return fields
 
 
@@ -144,6 +147,7 @@ def thin_link(summaries: dict[str, dict], digests: dict[str, str], options: Link
                       if g["linkage"].startswith(("linkonce", "weak")) and prevailing.get(name) == mod
                       and g["visibility"] == "default" and name not in roots and name not in s["used"]
                       and name not in d.internalize]
+            d.discard = _discarded(s, resolution[mod])
     return decisions
 
 
@@ -199,6 +203,22 @@ def _local_copies(mod: str, s: dict, roots: set[str], exported: set[str], refere
     return sorted(name for name, g in defined.items()
                   if g["linkage"] not in ("private", "internal") and local_copy(name, g)
                   and all(local_copy(n, m) for n, m in groups.get(group(name, g) or "", [(name, g)])))
+
+
+def _discarded(s: dict, flags: dict[str, str]) -> list[str]:
+    """The linkonce and weak copies the linker did not choose (another object's copy prevails), which LLVM drops
+    before code generation: C++'s inline functions and template instances, compiled, outlined and merged in
+    every module that has them (merged bodies of copies the final link throws away stayed, 1% of a program).
+    They stay definitions through the optimizer, which may inline them (an odr copy is as good as the chosen
+    one; the rest are interposable, which it does not inline), and are emitted by no round (workers: they
+    become available_externally once the IR is saved). Not an alias or an aliasee (an alias must point to a
+    definition), not `used`, and not in a module whose asm may name anything."""
+    if not s["renamable"]:
+        return []
+    aliased = {g["refs"][0] for g in s["variables"].values() if g.get("kind") == "alias" and g["refs"]}
+    return sorted(name for name, g in (*s["functions"].items(), *s["variables"].items())
+                  if g["linkage"].startswith(("linkonce", "weak")) and name in flags and "p" not in flags[name]
+                  and g.get("kind") != "alias" and name not in aliased and name not in s["used"])
 
 
 def _definition(summary: dict, name: str) -> dict:
@@ -316,7 +336,7 @@ def _defines(summary: dict, name: str) -> bool:
 
 def dump_decisions(decisions: dict[str, Decisions]) -> bytes:
     import msgpack
-    return msgpack.packb({mod: [d.promote, d.imports, d.internalize, d.weaken, d.variables, d.hide]
+    return msgpack.packb({mod: [d.promote, d.imports, d.internalize, d.weaken, d.variables, d.hide, d.discard]
                           for mod, d in sorted(decisions.items())})
 
 
@@ -325,8 +345,9 @@ def load_decisions(data: bytes) -> dict[str, Decisions]:
     import msgpack
     try:
         return {mod: Decisions(dict(p), {e: list(f) for e, f in i.items()}, list(n),
-                               weaken=list(w), variables={e: list(f) for e, f in v.items()}, hide=list(h))
-                for mod, (p, i, n, w, v, h) in msgpack.unpackb(data).items()}
+                               weaken=list(w), variables={e: list(f) for e, f in v.items()}, hide=list(h),
+                               discard=list(x))
+                for mod, (p, i, n, w, v, h, x) in msgpack.unpackb(data).items()}
     except (ValueError, TypeError, AttributeError, msgpack.UnpackException) as e:
         raise ValueError(f"not thin-link decisions: {e}") from None
 
@@ -343,4 +364,5 @@ def statistics(decisions: dict[str, Decisions]) -> dict:
             "promoted": sum(len(d.promote) for d in decisions.values()),
             "internalized": sum(len(d.internalize) for d in decisions.values()),
             "weakened": sum(len(d.weaken) for d in decisions.values()),
-            "hidden": sum(len(d.hide) for d in decisions.values())}
+            "hidden": sum(len(d.hide) for d in decisions.values()),
+            "discarded": sum(len(d.discard) for d in decisions.values())}

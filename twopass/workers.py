@@ -39,6 +39,7 @@ class Imports:
     sources: list[tuple[str, str, dict[str, str], list[str]]]
     weaken: tuple[str, ...] = ()  # prevailing linkonce copies another module or the linker needs
     hide: tuple[str, ...] = ()  # prevailing linkonce and weak copies nothing outside the bitcode sees
+    discard: tuple[str, ...] = ()  # copies the linker did not choose: not emitted (llvm.discard)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class RoundTwoJob:
     opt_level: int
     layout: layout_.Layout | None = None
     assembler: tuple[str, ...] | None = None
+    discard: tuple[str, ...] = ()  # round one's (Result.discard)
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Result:
     merged: int = 0
     moved: int = 0  # outlined functions given their own section
     content_hashes: list[int] = field(default_factory=list)  # of `.content.<hash>` outlined functions
+    discard: tuple[str, ...] = ()  # what round one did not emit, which the saved IR still defines
     cached: bool = False
     cached_seconds: float = 0.0  # what producing a cached result took, as recorded in its entry
 
@@ -94,7 +97,7 @@ class Result:
         return msgpack.packb({"obj": self.obj, "target": list(astuple(self.target)), "outlined": self.outlined,
                               "content_hashes": self.content_hashes,
                               "payloads": [[k, d] for k, d in self.payloads], "merged": self.merged,
-                              "moved": self.moved, "seconds": self.seconds})
+                              "moved": self.moved, "seconds": self.seconds, "discard": list(self.discard)})
 
     @classmethod
     def from_entry(cls, data: bytes, ir: bytes = b"") -> "Result":
@@ -103,7 +106,7 @@ class Result:
             e = msgpack.unpackb(data)
             return cls(obj=e["obj"], target=llvm.TargetInfo(*e["target"]), ir=ir, outlined=e["outlined"],
                        payloads=[(k, d) for k, d in e["payloads"]], merged=e["merged"], moved=e["moved"],
-                       content_hashes=list(e["content_hashes"]),
+                       content_hashes=list(e["content_hashes"]), discard=tuple(e["discard"]),
                        cached=True, cached_seconds=float(e["seconds"]))
         except (ValueError, KeyError, TypeError, msgpack.UnpackException) as err:
             raise ValueError(f"not a twopass cache entry: {err}") from None
@@ -296,14 +299,17 @@ def round_one(job: RoundOneJob) -> Result:
     clock.lap("opt")
     ir = llvm.bitcode(mod)  # before codegen, which rewrites the module in place
     clock.lap("io")
-    return _codegen(mod, tm, job.name, clock, {"ir": ir, "target": target}, job.layout, job.assembler, ir,
-                    job.opt_level)
+    discard = job.imports.discard if job.imports is not None else ()
+    llvm.discard(mod, discard)
+    return _codegen(mod, tm, job.name, clock, {"ir": ir, "target": target, "discard": discard}, job.layout,
+                    job.assembler, ir, job.opt_level)
 
 
 def round_two(job: RoundTwoJob) -> Result:
     clock = _Clock()
     assert isinstance(job.ir, bytes), "an executor replaces a Held with the bytes before the job runs"
     mod = llvm.parse_module(job.ir, job.name)
+    llvm.discard(mod, job.discard)
     tm = llvm.target_machine(job.target, job.opt_level)
     clock.lap("parse")
     return _codegen(mod, tm, job.name, clock, {"target": job.target}, job.layout, job.assembler, job.ir,
