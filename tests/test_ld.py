@@ -231,7 +231,9 @@ def test_lto_options_as_lld_and_clang_spell_them():
                             "--thinlto-cache-policy=cache_size=10%", "-plugin-opt=-codegen-data-generate",
                             "-plugin-opt=-function-sections=0", "-mllvm", "-enable-machine-outliner",
                             "-plugin-opt=thinlto", "-plugin-opt=-some-llvm-option=1")
-    assert (opts.opt_level, opts.overrides.cpu, run.jobs, run.cache, run.cache_dir) == (3, "znver2", 3, True, "c")
+    assert (opts.opt_level, opts.overrides.default_cpu, run.jobs, run.cache, run.cache_dir) == \
+        (3, "znver2", 3, True, "c")
+    assert opts.overrides.cpu is None  # lld's Conf.CPU: the functions' own target-cpu wins, none is rewritten
     assert run.cache_policy == "cache_size=10%" and run.cgdata_out == "out/app.cgdata"
     assert not opts.layout.function_sections and opts.outliner == "global"
     assert opts.extra_llvm == ("-some-llvm-option=1",)
@@ -400,3 +402,39 @@ def test_copies_the_linker_did_not_choose_are_not_compiled(tc, tmp_path, debug):
     assert {name: len(objs) for name, objs in defined.items()} == dict.fromkeys(COPY_SYMBOLS, 1), defined
     merged = [s.name for s in elf.read((d / "app").read_bytes()).symbols if s.name.endswith(".Tgm")]
     assert merged and len(merged) == len(set(merged)), merged
+
+
+DISPATCH = r'''
+#include <immintrin.h>
+#include <stdio.h>
+__attribute__((target("avx2"), noinline)) void madd8(int *a, const int *b) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)a), y = _mm256_loadu_si256((const __m256i *)b);
+    _mm256_storeu_si256((__m256i *)a, _mm256_madd_epi16(x, y));
+}
+__attribute__((noinline)) void madd8_plain(int *a, const int *b) {
+    for (int i = 0; i < 8; i++)
+        a[i] = (short)a[i] * (short)b[i] + (short)(a[i] >> 16) * (short)(b[i] >> 16);
+}
+int main(int argc, char **argv) {
+    int a[8], b[8];
+    for (int i = 0; i < 8; i++) { a[i] = i + argc; b[i] = argc * 3; }
+    if (__builtin_cpu_supports("avx2")) madd8(a, b); else madd8_plain(a, b);
+    printf("%d %d\n", a[0], a[7]);
+    return 0;
+}'''
+
+
+def test_functions_keep_their_own_target_features(tc, tmp_path, llvm_tool):
+    """Runtime CPU dispatch (zlib-ng's and simdjson's way): one function built for AVX2 by its target attribute,
+    chosen when the CPU has it. clang passes `-plugin-opt=mcpu=x86-64` to every link; twopass took it for
+    `--target-cpu` and rewrote every function's CPU and features, which took AVX2 away from this one (LLVM ERROR:
+    Do not know how to split the result of this operator!) and retuned all code for x86-64 rather than the
+    `tune-cpu` clang asked for. lld only makes it the target machine's CPU, under the functions' own."""
+    d = tmp_path / "dispatch"
+    write(d, {"v.c": DISPATCH})
+    tc.cc("-O2", "-flto=thin", "-c", "v.c", "-o", "v.o", cwd=d)
+    tc.cc("-O2", "-flto=thin", "-fuse-ld=twopass", "v.o", "-o", "app", cwd=d)
+    tc.cc("-O2", "v.c", "-o", "native", cwd=d)
+    assert tc.run(d / "app").stdout == tc.run(d / "native").stdout == "3 24\n"
+    code = llvm_tool("llvm-objdump", "-d", "--no-show-raw-insn", d / "app").stdout.decode()
+    assert "vpmaddwd" in code

@@ -298,7 +298,10 @@ def _build_options(args: list[Arg], own: argparse.Namespace, output: str):
             elif v[:1] == "O" and v[1:].isdigit():
                 fields["opt_level"] = _level(a, v[1:])
             elif v.startswith("mcpu="):
-                fields["overrides"] = dataclasses.replace(options.overrides, cpu=v[5:])
+                # lld's Conf.CPU: the TargetMachine's, under the functions' own target-cpu, tune-cpu and
+                # target-features (clang passes its default CPU; rewriting every function's stripped
+                # __attribute__((target("avx2"))) functions of their features)
+                fields["overrides"] = dataclasses.replace(options.overrides, default_cpu=v[5:])
             elif v.startswith("jobs="):
                 jobs = _jobs(v[5:])
             elif v in ("emit-asm", "emit-llvm"):

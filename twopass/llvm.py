@@ -136,12 +136,18 @@ class TargetInfo:
 
 @dataclass(frozen=True)
 class TargetOverrides:
+    """`cpu`/`features` replace every function's (`--target-cpu`, `--target-features`: `retarget`);
+    `default_cpu` is a linker's `-plugin-opt=mcpu=` (lld's Conf.CPU): the TargetMachine's CPU where the
+    module's functions name none or disagree, their own attributes winning, nothing rewritten."""
+
     cpu: str | None = None
     features: str | None = None
     reloc: str | None = None
+    default_cpu: str | None = None
 
     def apply(self, info: TargetInfo) -> TargetInfo:
-        return TargetInfo(info.triple, info.cpu if self.cpu is None else self.cpu,
+        own = info.cpu or self.default_cpu or ""
+        return TargetInfo(info.triple, own if self.cpu is None else self.cpu,
                           info.features if self.features is None else self.features,
                           info.reloc if self.reloc is None else self.reloc)
 

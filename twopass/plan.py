@@ -143,7 +143,8 @@ KEY_FORMAT = 8  # bumped whenever the bytes for the same key change (2: SLP vect
 #                  module's own functions and flags; 7: aliases internalized, dead weak definitions dropped,
 #                  what is unreferenced dropped at -O0, summaries name COMDAT groups, under a linker
 #                  linkonce/weak copies go local or hidden; 8: under a linker the copies it did not choose are
-#                  not emitted, and round one's entry names them)
+#                  not emitted, and round one's entry names them; a linker's -mcpu no longer rewrites
+#                  functions)
 
 
 def _digest(fields: dict) -> str:
@@ -207,6 +208,7 @@ def module_keys(module: ModuleInput, options: BuildOptions, versions: dict[str, 
     o = options.overrides
     base = _digest({"format": KEY_FORMAT, "twopass": __version__, **versions, "input": module.digest, "link": link,
                     "opt_level": options.opt_level, "cpu": o.cpu, "features": o.features, "reloc": o.reloc,
+                    "default_cpu": o.default_cpu,
                     "llvm": list(options.llvm_options(1)), "cgdata_in": options.cgdata_in_digest})
     return ModuleKeys(ir=_digest({"stream": "ir", "base": base}), round_one=_round_one_key(base, options), base=base)
 
