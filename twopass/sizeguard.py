@@ -67,7 +67,8 @@ def estimate(objects: dict[str, bytes], parsed: dict[str, _Module] | None = None
                 work.append((m.name, sym.shndx))
             elif sym.name in defined:
                 work.append(defined[sym.name])
-    seen: set[bytes] = set()
+    classes = _icf_classes(mods, live)
+    seen: set[int] = set()
     by_module: dict[str, int] = {}
     folded = collected = 0
     for m in mods.values():
@@ -79,7 +80,7 @@ def estimate(objects: dict[str, bytes], parsed: dict[str, _Module] | None = None
             if (m.name, i) not in live:
                 collected += size
                 continue
-            identity = m.identities[i]
+            identity = classes[m.name, i]
             if identity in seen:
                 folded += size
                 continue
@@ -87,6 +88,27 @@ def estimate(objects: dict[str, bytes], parsed: dict[str, _Module] | None = None
             total += size
         by_module[m.name] = total
     return Estimate(sum(by_module.values()), by_module, folded, collected)
+
+
+def _icf_classes(mods: dict[str, "_Module"], live: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """lld's ICF: code sections are one class while their bytes and relocations match and each local code
+    target is in one class too (a function calling its module's copy of an outlined sequence folds with another
+    module's once the two copies fold). Optimistic: all start equal on what they hold themselves, and those
+    with local code targets split on their targets' classes until none does."""
+    ids: dict[object, int] = {}
+    cls = {(m.name, i): ids.setdefault(ident, len(ids)) for m in mods.values() for i, ident in m.identities.items()
+           if (m.name, i) in live}
+    linked = [(m.name, i, m.links[i]) for m in mods.values() for i in m.links if (m.name, i) in live]
+    count, fresh = -1, len(ids)
+    while True:
+        ids = {}
+        keys = [(cls[name, i], *((cls.get((name, t), (name, t)), v) for t, v in links)) for name, i, links in linked]
+        for (name, i, _), key in zip(linked, keys):
+            cls[name, i] = fresh + ids.setdefault(key, len(ids))
+        fresh += len(ids)
+        if len(ids) == count:
+            return cls
+        count = len(ids)
 
 
 class Reader(threading.Thread):
@@ -138,20 +160,29 @@ class _Module:
         self.symbols = objfile.elf_symbols(sections, name)
         relocations = objfile.elf_relocations(sections, name)
         self.targets = {i: tuple(sorted({index for _, _, index, _ in rs})) for i, rs in relocations.items()}
-        self.identities = {i: self._identity(sec.data, relocations.get(i, [])) for i, sec in enumerate(sections)
-                           if sec.type == _SHT_PROGBITS
-                           and sec.flags & (_SHF_ALLOC | _SHF_EXECINSTR) == _SHF_ALLOC | _SHF_EXECINSTR}
+        code = {i for i, sec in enumerate(sections) if sec.type == _SHT_PROGBITS
+                and sec.flags & (_SHF_ALLOC | _SHF_EXECINSTR) == _SHF_ALLOC | _SHF_EXECINSTR}
+        self.links: dict[int, tuple[tuple[int, int], ...]] = {}  # code section -> its local code targets, in order
+        self.identities = {i: self._identity(i, sections[i].data, relocations.get(i, []), code) for i in sorted(code)}
         self.sections = [_Section(s.name, s.type, s.flags, s.size, s.align) for s in sections]  # not their bytes
 
-    def _identity(self, data: memoryview, relocations: list[tuple[int, int, int, int]]) -> bytes:
-        """What ICF compares, hashed: the bytes and every relocation, local targets by place (never equal across
-        modules), global ones by name."""
-        relocs = []
+    def _identity(self, index: int, data: memoryview, relocations: list[tuple[int, int, int, int]],
+                  code: set[int]) -> bytes:
+        """What ICF compares of a section itself, hashed: the bytes and every relocation, global targets by name,
+        local data by place (never equal across modules); local code targets are left to `_icf_classes`
+        (`links`: each one's section and offset)."""
+        relocs, links = [], []
         for off, kind, sym_index, addend in relocations:
             sym = self.symbols[sym_index] if sym_index < len(self.symbols) else None
-            target = ("?",) if sym is None else (self.name, sym.shndx, sym.value) if \
-                sym.bind == _STB_LOCAL and sym.shndx else (sym.name,)
+            if sym is not None and sym.bind == _STB_LOCAL and sym.shndx in code:
+                links.append((sym.shndx, sym.value))
+                target: tuple = ("code",)
+            else:
+                target = ("?",) if sym is None else (self.name, sym.shndx, sym.value) if \
+                    sym.bind == _STB_LOCAL and sym.shndx else (sym.name,)
             relocs.append((off, kind, target, addend))
+        if links:
+            self.links[index] = tuple(links)
         digest = hashlib.sha256(data)
         digest.update(repr(relocs).encode("utf-8", "surrogateescape"))
         return digest.digest()
