@@ -100,5 +100,3 @@ def _file_address(path: str | None) -> str:
             return str(json.load(f)["address"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise TwopassError(str(path), f"not a Dask scheduler file ({type(e).__name__}: {e})") from None
-
-
