@@ -73,9 +73,8 @@ def estimate(objects: dict[str, bytes], parsed: dict[str, _Module] | None = None
     folded = collected = 0
     for m in mods.values():
         total = 0
-        for i, sec in enumerate(m.sections):
-            if sec.type != _SHT_PROGBITS or sec.flags & (_SHF_ALLOC | _SHF_EXECINSTR) != _SHF_ALLOC | _SHF_EXECINSTR:
-                continue
+        for i in m.identities:  # its code sections, in order
+            sec = m.sections[i]
             size = -(-sec.size // max(sec.align, 1)) * max(sec.align, 1)
             if (m.name, i) not in live:
                 collected += size
