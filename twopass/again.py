@@ -5,11 +5,13 @@ arguments, reading and hashing every input and importing the planner, most of a 
 command-line build that succeeded with a cache also leaves a record keyed by the command alone: its words,
 working directory, the environment twopass reads, the interpreter and its import path. It lists every file
 the build read with a hash of the bytes it read, llvmlite's library and any assembler by size and time, and
-what the build wrote: each object by its blob's sha256, the report and summary a build answered by its
-record gives, the manifest. The same command again, with all of that unchanged, the build's record intact
-and no pruning due, writes the same outputs and prints the same summary having imported only this module,
-the cache, the output writer and the report's. Anything else runs the build, which finds the build's record
-or builds.
+what the build wrote: each object by its blob's sha256 and a fingerprint of its bytes, the report and
+summary a build answered by its record gives, the manifest. The same command again, with all of that
+unchanged, the build's record intact and no pruning due, writes the same outputs and prints the same summary
+having imported only this module, the cache, the output writer and the report's (not hashlib: OpenSSL's
+load was a tenth of it). An output that still has its fingerprint only gets a new time; the others come
+from their blobs, each checked against its sha256. Anything else runs the build, which finds the build's
+record or builds.
 
 Builds that read a directory (its listing is no file), run on a cluster (which must be reachable even when
 the cache answers) or write more than this replays (intermediates, merged data, verbose logs) leave none.
@@ -17,20 +19,20 @@ the cache answers) or write more than this replays (intermediates, merged data, 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import stat
 import sys
 import time
 
 from . import TYPE_CHECKING, __version__
-from .cache import Cache, default_dir
+from .cache import Cache, default_dir, sha256
 
 if TYPE_CHECKING:
     from .pipeline import BuildResult
 
 STREAM = "object"
-FORMAT = 1
+FORMAT = 2  # 2: each object's fingerprint beside its digest
 
 _reads: list[list] | None = None  # [absolute path, fingerprint] of each file read, while a command records
 _unrecordable = False  # it read what a fingerprint cannot stand for (a directory)
@@ -98,7 +100,7 @@ def key(argv: list[str]) -> str:
     fields = {"stream": "command", "format": FORMAT, "twopass": __version__, "argv": argv, "cwd": os.getcwd(),
               "env": [os.environ.get(k) for k in ("XDG_CACHE_HOME", "HOME")], "cpus": os.cpu_count(),
               "python": [sys.executable, sys.version, sys.path]}
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    return sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 def _cache_dir(argv: list[str]) -> str | None:
@@ -131,23 +133,26 @@ def replay(argv: list[str]) -> int | None:
         if rec["dir"] != root or store.prune_due(rec["interval"]) or not _unchanged(rec["programs"], rec["files"]) \
                 or store.peek(STREAM, rec["record"]) is None:
             return None
-        if rec["merged"] is not None:
-            os.utime(store.blob_path("scratch", rec["merged"]))  # kept as recently used as the record keeps it
-        objects, paths = {}, {}
-        for name, digest in rec["objects"]:
+        outdir, manifest, report, report_path, quiet = (rec["outdir"], rec["manifest"], rec["report"],
+                                                        rec["report_path"], rec["quiet"])
+        objects, paths, holding = {}, {}, []
+        for name, digest, print_ in rec["objects"]:
+            if _holds(os.path.join(outdir, name), print_):  # its blob need not be read, nor its sha256 taken
+                holding.append(name)
+                continue
             data = store.peek_blob(STREAM, digest)
             if data is None:
                 return None
             objects[name], paths[name] = data, store.blob_path(STREAM, digest)
-        outdir, manifest, report, report_path, quiet = (rec["outdir"], rec["manifest"], rec["report"],
-                                                        rec["report_path"], rec["quiet"])
+        if rec["merged"] is not None:
+            os.utime(store.blob_path("scratch", rec["merged"]))  # kept as recently used as the record keeps it
     except (ValueError, KeyError, TypeError, OSError):
         return None
     from . import atomic
     from .report import summary, write_report
 
     checked = time.perf_counter()
-    atomic.write_files(outdir, objects, paths)
+    atomic.write_files(outdir, objects, paths, holding=holding)
     if manifest is not None:
         atomic.write_atomic(manifest[0], manifest[1].encode())
     report["phases_seconds"] = {"plan": round(checked - start, 4), "write": round(time.perf_counter() - checked, 4)}
@@ -156,6 +161,17 @@ def replay(argv: list[str]) -> int | None:
     if not quiet:
         print(summary(report), file=sys.stderr)
     return 0
+
+
+def _holds(path: str, print_: str) -> bool:
+    """Whether `path` is a file (not a link to one) whose bytes have this fingerprint, and whose time this
+    process may set: an output the replay leaves as it is, but for its time."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode) or not os.access(path, os.W_OK):
+            return False
+    except OSError:
+        return False
+    return file_fingerprint(path) == print_
 
 
 def _unchanged(programs: list[list], files: list[list]) -> bool:
@@ -182,8 +198,11 @@ def save(argv: list[str], result: BuildResult, reads: list[list], outdir: str, r
     if libllvm.is_assembler(assembler):
         assembler = (libllvm.library_path() or "",)
     programs = identity([*llvm.library_files(), *(assembler or ())])  # every word: `python -m ziglang cc` is zig's
+    objects = [[name, digest, file_fingerprint(os.path.join(outdir, name))] for name, digest in answer["objects"]]
+    if any(print_ is None for *_, print_ in objects):  # an output gone already: the next build makes it
+        return
     rec = {"dir": root, "record": answer["record"], "merged": answer["merged"], "interval": answer["interval"],
-           "programs": programs, "files": reads, "outdir": os.path.abspath(outdir), "objects": answer["objects"],
+           "programs": programs, "files": reads, "outdir": os.path.abspath(outdir), "objects": objects,
            "report": answer["report"], "report_path": report_path and os.path.abspath(report_path),
            "manifest": None if manifest_path is None or result.manifest is None else
            [os.path.abspath(manifest_path), result.manifest.decode()],

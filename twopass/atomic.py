@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import stat
+from typing import Iterable
 
 from .errors import TwopassError
 
@@ -71,12 +73,13 @@ def _alive(pid: int) -> bool:
 
 
 def write_files(outdir: str, files: dict[str, bytes], cached: dict[str, str] | None = None,
-                links: bool = False) -> None:
+                links: bool = False, holding: Iterable[str] = ()) -> None:
     """Each file appears whole or not at all; leftovers of killed earlier builds are swept once per directory.
     A file whose bytes the cache holds (`cached`: name -> its cache file) is placed from there (`place`). One
-    that holds its bytes already (a rebuild into the same place) gets only the time a write would give it."""
+    that holds its bytes already (a rebuild into the same place; `holding`: known to by the caller) gets only
+    the time a write would give it."""
     swept = set()
-    for name, data in files.items():
+    for name, data in itertools.chain(files.items(), ((name, None) for name in holding)):
         path = os.path.join(outdir, name)
         directory = os.path.dirname(path)
         if directory not in swept:
@@ -86,12 +89,15 @@ def write_files(outdir: str, files: dict[str, bytes], cached: dict[str, str] | N
                 raise TwopassError(directory, f"cannot create directory: {e.strerror or e}") from None
             sweep_temps(directory)
             swept.add(directory)
-        if _holds(path, data):
+        if data is None or _holds(path, data):
             try:
                 os.utime(path)
                 continue
             except OSError:
-                pass
+                if data is None:
+                    raise TwopassError(path, "cannot set its time") from None
+        if data is None:
+            continue
         if cached and name in cached:
             place(cached[name], data, path, links)
         else:
