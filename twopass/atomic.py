@@ -76,8 +76,8 @@ def write_files(outdir: str, files: dict[str, bytes], cached: dict[str, str] | N
                 links: bool = False, holding: Iterable[str] = ()) -> None:
     """Each file appears whole or not at all; leftovers of killed earlier builds are swept once per directory.
     A file whose bytes the cache holds (`cached`: name -> its cache file) is placed from there (`place`). One
-    that holds its bytes already (a rebuild into the same place; `holding`: known to by the caller) gets only
-    the time a write would give it."""
+    that holds its bytes already (a rebuild into the same place; `holding`: the names the caller found so, by
+    a fingerprint, without their bytes) gets only the time a write would give it."""
     swept = set()
     for name, data in itertools.chain(files.items(), ((name, None) for name in holding)):
         path = os.path.join(outdir, name)
